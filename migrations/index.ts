@@ -1,0 +1,23 @@
+import type { Migration } from '../src/infra/migrations.ts';
+import core from './20261124_0001_core.ts';
+import accountsUsersAudit from './20261124_0002_accounts_users_audit.ts';
+import accountSettings from './20261124_0003_account_settings.ts';
+import apiAccess from './20261124_0004_api_access.ts';
+import campaignsDispatch from './20261124_0005_campaigns_dispatch.ts';
+import handoffs from './20261124_0006_handoffs.ts';
+import personalData from './20261124_0007_personal_data.ts';
+import twilioSandbox from './20261124_0008_twilio_sandbox.ts';
+import reactors from './20261124_0009_reactors.ts';
+
+/** In order. A new migration is a new file, added at the end. */
+export const migrations: Migration[] = [
+  core,
+  accountsUsersAudit,
+  accountSettings,
+  apiAccess,
+  campaignsDispatch,
+  handoffs,
+  personalData,
+  twilioSandbox,
+  reactors,
+];

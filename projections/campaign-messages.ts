@@ -1,0 +1,144 @@
+import type { MessageEvent } from '../src/domain/message.ts';
+import type { RecordedEvent } from '../src/eventstore/port.ts';
+import type { Projection } from '../src/projections/types.ts';
+
+interface Patch {
+  account_id: string;
+  message_id: string;
+  revision: number;
+  updated_at: string;
+  status?: string;
+  reason?: string | null;
+  error_source?: string | null;
+  error_code?: string | null;
+  error_message?: string | null;
+  provider_message_id?: string;
+  attempts?: number;
+  deferred_until?: string | null;
+  sent_at?: string;
+}
+
+const STATUS_OF: Record<string, string> = {
+  MessageDeferred: 'deferred',
+  MessageSkipped: 'skipped',
+  MessageSendStarted: 'sending',
+  MessageSent: 'sent',
+  MessageDelivered: 'delivered',
+  MessageRead: 'read',
+  MessageUndelivered: 'undelivered',
+  MessageResponded: 'responded',
+};
+
+function patchFor(event: MessageEvent, into: Patch): void {
+  switch (event.type) {
+    case 'MessageDeferred':
+      into.deferred_until = event.data.until;
+      break;
+    case 'MessageSkipped':
+      into.reason = event.data.reason;
+      break;
+    case 'MessageSendStarted':
+      into.attempts = event.data.attempt;
+      break;
+    case 'MessageSent':
+      into.provider_message_id = event.data.providerMessageId;
+      into.sent_at = event.data.sentAt;
+      break;
+    case 'MessageSendFailed':
+      into.status = event.data.retryable ? 'queued' : 'failed';
+      into.error_source = event.data.source;
+      into.error_code = event.data.code;
+      into.error_message = event.data.message;
+      if (event.data.retryable) into.deferred_until = event.data.retryAt;
+      return;
+    case 'MessageUndelivered':
+      into.error_source = 'provider';
+      into.error_code = event.data.code;
+      into.error_message = event.data.message;
+      break;
+    default:
+      break;
+  }
+  const status = STATUS_OF[event.type];
+  if (status) into.status = status;
+}
+
+/**
+ * Each recipient's message: status, skip reason and the provider's error. Written in two statements per batch (one
+ * multi-row insert, one multi-row update), and guarded by the event revision, so a repeated or late event never
+ * moves a row backwards.
+ */
+export const campaignMessagesProjection: Projection = {
+  name: 'campaign-messages',
+  tables: ['campaign_messages'],
+  handles: [
+    'MessageQueued',
+    'MessageDeferred',
+    'MessageSkipped',
+    'MessageSendStarted',
+    'MessageSent',
+    'MessageSendFailed',
+    'MessageDelivered',
+    'MessageRead',
+    'MessageUndelivered',
+    'MessageResponded',
+  ],
+  async project(events: RecordedEvent[], { trx, table }) {
+    const inserts: Record<string, unknown>[] = [];
+    const patches = new Map<string, Patch>();
+    for (const recorded of events) {
+      const event = recorded as unknown as MessageEvent & RecordedEvent;
+      const { accountId, campaignId, messageId } = event.data;
+      if (event.type === 'MessageQueued') {
+        inserts.push({
+          account_id: accountId,
+          campaign_id: campaignId,
+          message_id: messageId,
+          seq: Number(messageId.slice(messageId.lastIndexOf('.') + 1)),
+          consumer_ref: event.data.consumerRef,
+          channel: event.data.channel,
+          status: 'queued',
+          queued_at: recorded.createdAt,
+          updated_at: recorded.createdAt,
+          revision: recorded.revision,
+        });
+        continue;
+      }
+      const key = `${accountId}\u0000${messageId}`;
+      const patch = patches.get(key) ?? { account_id: accountId, message_id: messageId, revision: 0, updated_at: '' };
+      patchFor(event, patch);
+      patch.revision = recorded.revision;
+      patch.updated_at = recorded.createdAt.toISOString();
+      patches.set(key, patch);
+    }
+    for (let start = 0; start < inserts.length; start += 1000) {
+      await trx(table('campaign_messages'))
+        .insert(inserts.slice(start, start + 1000))
+        .onConflict(['account_id', 'message_id'])
+        .ignore();
+    }
+    const rows = [...patches.values()];
+    for (let start = 0; start < rows.length; start += 1000) {
+      await trx.raw(
+        `update ?? as m set
+           status = coalesce(p.status, m.status),
+           reason = coalesce(p.reason, m.reason),
+           error_source = coalesce(p.error_source, m.error_source),
+           error_code = coalesce(p.error_code, m.error_code),
+           error_message = coalesce(p.error_message, m.error_message),
+           provider_message_id = coalesce(p.provider_message_id, m.provider_message_id),
+           attempts = coalesce(p.attempts, m.attempts),
+           deferred_until = coalesce(p.deferred_until, m.deferred_until),
+           sent_at = coalesce(p.sent_at, m.sent_at),
+           updated_at = p.updated_at,
+           revision = p.revision
+         from jsonb_to_recordset(?::jsonb) as p(
+           account_id text, message_id text, revision int, updated_at timestamptz, status text, reason text,
+           error_source text, error_code text, error_message text, provider_message_id text, attempts int,
+           deferred_until timestamptz, sent_at timestamptz)
+         where m.account_id = p.account_id and m.message_id = p.message_id and m.revision < p.revision`,
+        [table('campaign_messages'), JSON.stringify(rows.slice(start, start + 1000))],
+      );
+    }
+  },
+};

@@ -1,0 +1,67 @@
+import type { RecordedEvent } from '../src/eventstore/port.ts';
+import type { Projection } from '../src/projections/types.ts';
+
+/** Which metric an event counts for (F16); skips also count under their reason. */
+function metricsOf(event: RecordedEvent): string[] {
+  const data = event.data as { retryable?: boolean; reason?: string };
+  switch (event.type) {
+    case 'MessageQueued':
+      return ['attempted'];
+    case 'MessageSkipped':
+      return ['skipped', `skipped:${data.reason}`];
+    case 'MessageSent':
+      return ['sent'];
+    case 'MessageSendFailed':
+      return data.retryable ? [] : ['failed'];
+    case 'MessageDelivered':
+      return ['delivered'];
+    case 'MessageRead':
+      return ['read'];
+    case 'MessageUndelivered':
+      return ['undelivered'];
+    case 'MessageResponded':
+      return ['responded'];
+    case 'ConsumerOptedOut':
+      return ['opt-outs'];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Account-level daily counts per channel: one fact row per counted event and metric (keyed on both, so an
+ * event applied twice counts once); reports sum them over a date range.
+ */
+export const dailyStatsProjection: Projection = {
+  name: 'daily-stats',
+  tables: ['account_daily_stats'],
+  handles: [
+    'MessageQueued',
+    'MessageSkipped',
+    'MessageSent',
+    'MessageSendFailed',
+    'MessageDelivered',
+    'MessageRead',
+    'MessageUndelivered',
+    'MessageResponded',
+    'ConsumerOptedOut',
+  ],
+  async project(events: RecordedEvent[], { trx, table }) {
+    const rows = events.flatMap((event) =>
+      metricsOf(event).map((metric) => ({
+        event_id: event.id,
+        account_id: String(event.data.accountId),
+        day: event.createdAt.toISOString().slice(0, 10),
+        channel: String((event.data as { channel?: string }).channel ?? 'sms'),
+        metric,
+        campaign_id: (event.data as { campaignId?: string }).campaignId ?? null,
+      })),
+    );
+    for (let start = 0; start < rows.length; start += 1000) {
+      await trx(table('account_daily_stats'))
+        .insert(rows.slice(start, start + 1000))
+        .onConflict(['event_id', 'metric'])
+        .ignore();
+    }
+  },
+};

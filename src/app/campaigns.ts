@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import * as account from '../domain/account.ts';
+import * as campaign from '../domain/campaign.ts';
+import { DomainError } from '../domain/decider.ts';
+import { DEFAULT_OPT_OUT_TEXT, normalizePhone, renderSms, SMS_MAX_LENGTH, smsLength } from '../domain/sms.ts';
+import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
+import type { Db } from '../infra/db.ts';
+import { type CommandContext, foldStream, handleCommand } from './handler.ts';
+import { type PersonalData, seal } from './personal-data.ts';
+
+export interface CampaignDeps {
+  store: EventStore;
+  db: Db;
+  personalData: PersonalData;
+}
+
+export interface RecipientInput {
+  phone: unknown;
+  variables?: Record<string, unknown>;
+}
+
+export interface NewSmsCampaign {
+  accountId: string;
+  name: string;
+  senderId: string;
+  text: string;
+  optOutText?: string;
+  skillId?: string | null;
+  lookbackHours?: number;
+  routeAllWithinLookback?: boolean;
+  source: 'web' | 'api';
+  handoffId?: string | null;
+  consent: boolean;
+  recipients: RecipientInput[];
+  /** Publish at once (or at `sendAt`); otherwise it stays a draft. */
+  publish: boolean;
+  sendAt?: Date;
+  now?: Date;
+}
+
+export interface RecipientOutcome {
+  index: number;
+  phoneNumber: string | null;
+  messageId?: string;
+  error?: string;
+}
+
+const DEFAULT_LOOKBACK_HOURS = 30 * 24;
+
+/**
+ * Creates an SMS campaign: checks the account, sender and text, validates every recipient (a bad one never stops
+ * the others), seals numbers and variables under each consumer's key, and appends the campaign with its
+ * recipients in batches of 1,000. Per-recipient codes are the API's (INVALID_NUMBER, DUPLICATE_NUMBER, …).
+ */
+export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaign, context: CommandContext) {
+  const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
+  if (accountState.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.', 404);
+  if (!accountState.proactiveActive) {
+    throw new DomainError('PROACTIVE_NOT_ACTIVE', 'Activate Proactive for this account before sending campaigns.', 409);
+  }
+  const sender = accountState.settings.senders[input.senderId];
+  if (sender?.channel !== 'sms') {
+    throw new DomainError(
+      'UNKNOWN_SENDER',
+      'outboundNumber is not an SMS sender of this account.',
+      400,
+      'outboundNumber',
+    );
+  }
+  const name = input.name.trim();
+  if (!name || name.length > 255)
+    throw new DomainError('INVALID_FIELD', 'campaignName must be 1 to 255 characters.', 400, 'campaignName');
+  const optOutText = input.optOutText ?? DEFAULT_OPT_OUT_TEXT;
+  const templateLength = smsLength(input.text.replace(/\$?\{\{\s*[A-Za-z0-9_]+\s*\}\}/g, ''), optOutText);
+  if (!input.text.trim() || templateLength > SMS_MAX_LENGTH) {
+    throw new DomainError(
+      'SMS_TOO_LONG',
+      `The SMS text with its opt-out line must be 1 to ${SMS_MAX_LENGTH} characters (it is ${templateLength}).`,
+      400,
+      'text',
+    );
+  }
+  if (input.recipients.length > 100_000) {
+    throw new DomainError('TOO_MANY_RECIPIENTS', 'A campaign takes at most 100,000 recipients.', 400, 'consumers');
+  }
+
+  const outcomes: RecipientOutcome[] = [];
+  const valid: { index: number; phone: string; variables: Record<string, string>; ref: string }[] = [];
+  const seen = new Set<string>();
+  for (const [index, recipient] of input.recipients.entries()) {
+    const phone = normalizePhone(recipient.phone);
+    if (!phone) {
+      outcomes.push({ index, phoneNumber: null, error: 'INVALID_NUMBER' });
+      continue;
+    }
+    const rendered = renderSms(input.text, recipient.variables);
+    if (!rendered.ok) {
+      outcomes.push({ index, phoneNumber: phone, error: rendered.error });
+      continue;
+    }
+    if (smsLength(rendered.text, optOutText) > SMS_MAX_LENGTH) {
+      outcomes.push({ index, phoneNumber: phone, error: 'SMS_TOO_LONG' });
+      continue;
+    }
+    if (seen.has(phone)) {
+      outcomes.push({ index, phoneNumber: phone, error: 'DUPLICATE_NUMBER' });
+      continue;
+    }
+    seen.add(phone);
+    const ref = await deps.personalData.consumerRef(input.accountId, phone);
+    valid.push({ index, phone, variables: (recipient.variables ?? {}) as Record<string, string>, ref });
+  }
+
+  const campaignId = randomUUID().replace(/-/g, '');
+  const stream = campaign.campaignStream(campaignId);
+  const now = input.now ?? new Date();
+  let position: GlobalPosition | null = (
+    await handleCommand(
+      deps.store,
+      stream,
+      campaign,
+      {
+        type: 'DraftCampaign',
+        accountId: input.accountId,
+        campaignId,
+        name,
+        channel: 'sms',
+        senderId: input.senderId,
+        senderAddress: sender.address,
+        skillId: input.skillId ?? null,
+        text: input.text,
+        optOutText,
+        lookbackHours: input.lookbackHours ?? DEFAULT_LOOKBACK_HOURS,
+        routeAllWithinLookback: input.routeAllWithinLookback ?? false,
+        source: input.source,
+        handoffId: input.handoffId ?? null,
+        consent: input.consent,
+      },
+      context,
+    )
+  ).position;
+
+  const keys = await deps.personalData.ensureKeys(
+    input.accountId,
+    valid.map((recipient) => recipient.ref),
+  );
+  if (valid.length > 0) {
+    const added = await handleCommand(
+      deps.store,
+      stream,
+      campaign,
+      {
+        type: 'AddRecipients',
+        accountId: input.accountId,
+        campaignId,
+        rows: valid.map((recipient) => recipient.index),
+        recipients: valid.map((recipient) => ({
+          consumerRef: recipient.ref,
+          sealed: seal(keys.get(recipient.ref)!, { phone: recipient.phone, variables: recipient.variables }),
+        })),
+      },
+      context,
+    );
+    position = added.position ?? position;
+    const byRef = new Map(valid.map((recipient) => [recipient.ref, recipient]));
+    for (const event of added.events) {
+      if (event.type !== 'RecipientsAdded') continue;
+      for (const recipient of event.data.recipients) {
+        const source = byRef.get(recipient.consumerRef)!;
+        outcomes.push({ index: source.index, phoneNumber: source.phone, messageId: recipient.messageId });
+      }
+    }
+  }
+  if (input.publish && valid.length > 0) {
+    const published = await publishCampaign(
+      deps,
+      { accountId: input.accountId, campaignId, sendAt: input.sendAt, now },
+      context,
+    );
+    position = published.position ?? position;
+  }
+  outcomes.sort((a, b) => a.index - b.index);
+  return { campaignId, outcomes, position };
+}
+
+export async function publishCampaign(
+  deps: Pick<CampaignDeps, 'store'>,
+  input: { accountId: string; campaignId: string; sendAt?: Date; now?: Date },
+  context: CommandContext,
+) {
+  const now = (input.now ?? new Date()).toISOString();
+  const stream = campaign.campaignStream(input.campaignId);
+  const published = await handleCommand(
+    deps.store,
+    stream,
+    campaign,
+    {
+      type: 'Publish',
+      accountId: input.accountId,
+      campaignId: input.campaignId,
+      now,
+      sendAt: input.sendAt?.toISOString(),
+    },
+    context,
+  );
+  if (published.events.some((event) => event.type === 'CampaignScheduled')) return published;
+  // "Send now": the campaign starts at once; the expander then queues its recipients.
+  return handleCommand(
+    deps.store,
+    stream,
+    campaign,
+    { type: 'Start', accountId: input.accountId, campaignId: input.campaignId, now },
+    context,
+  );
+}
+
+export function cancelCampaign(
+  deps: Pick<CampaignDeps, 'store'>,
+  input: { accountId: string; campaignId: string; cancelledBy: string; reason?: string },
+  context: CommandContext,
+) {
+  return handleCommand(
+    deps.store,
+    campaign.campaignStream(input.campaignId),
+    campaign,
+    {
+      type: 'Cancel',
+      accountId: input.accountId,
+      campaignId: input.campaignId,
+      cancelledBy: input.cancelledBy,
+      reason: input.reason ?? 'Cancelled by a user',
+    },
+    context,
+  );
+}
+
+export async function loadCampaign(deps: Pick<CampaignDeps, 'store'>, campaignId: string) {
+  return foldStream(campaign, await deps.store.read(campaign.campaignStream(campaignId)));
+}

@@ -1,0 +1,375 @@
+import { timingSafeEqual } from 'node:crypto';
+import { type Request, type Response, Router } from 'express';
+import twilio from 'twilio';
+import { z } from 'zod';
+import { classifyKeyword } from '../../domain/consumer.ts';
+import { normalizePhone } from '../../domain/sms.ts';
+import type { Db } from '../../infra/db.ts';
+import type { Logger } from '../../infra/logger.ts';
+import {
+  defaultFaults,
+  newMessageSid,
+  type SandboxCredentials,
+  type SandboxFaults,
+  type SandboxMessageRow,
+  toTwilioJson,
+} from './store.ts';
+
+export interface SandboxDeps {
+  db: Db;
+  log: Logger;
+  credentials: () => Promise<SandboxCredentials>;
+  /** Where the app's webhooks live; defaults to the origin the sandbox was reached on. */
+  publicUrl?: string;
+}
+
+const twilioError = (res: Response, status: number, code: number, message: string) =>
+  res.status(status).json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The Twilio REST subset the product uses (Messages create/list/fetch, Lookup v2), the consumer's phone
+ * (`/sandbox/phone/reply`) and the fault controls. Mounted at `/sandbox`, before sessions and CSRF: the REST
+ * paths use Twilio's Basic auth, as the real API does.
+ */
+export class TwilioSandbox {
+  faults: SandboxFaults = defaultFaults();
+  private readonly pending = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly deps: SandboxDeps) {}
+
+  router(): Router {
+    const router = Router();
+    const api = Router({ mergeParams: true });
+    api.use((req, res, next) => void this.authenticate(req, res, next));
+    api.post('/Messages.json', (req, res, next) => this.createMessage(req, res).catch(next));
+    api.get('/Messages.json', (req, res, next) => this.listMessages(req, res).catch(next));
+    api.get('/Messages/:sid.json', (req, res, next) => this.fetchMessage(req, res).catch(next));
+    router.use('/twilio/2010-04-01/Accounts/:accountSid', api);
+    router.get('/twilio/lookups/v2/PhoneNumbers/:number', (req, res, next) => {
+      void this.authenticate(req, res, () => this.lookup(req, res).catch(next));
+    });
+    router.post('/phone/reply', (req, res, next) => this.reply(req, res).catch(next));
+    router.get('/faults', (_req, res) => res.json(this.faults));
+    router.post('/faults', (req, res) => {
+      const parsed = faultsSchema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        res.status(400).json({ code: 'INVALID_FIELD', message: `${issue.path.join('.')}: ${issue.message}` });
+        return;
+      }
+      this.faults = { ...this.faults, ...parsed.data };
+      res.json(this.faults);
+    });
+    router.post('/reset', async (_req, res) => {
+      this.faults = defaultFaults();
+      await this.deps.db('sandbox_messages').delete();
+      await this.deps.db('sandbox_opt_outs').delete();
+      res.json({ reset: true });
+    });
+    return router;
+  }
+
+  stop(): void {
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
+
+  private async authenticate(req: Request, res: Response, next: () => void): Promise<void> {
+    const credentials = await this.deps.credentials();
+    const header = /^Basic\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+    const expected = Buffer.from(`${credentials.accountSid}:${credentials.authToken}`);
+    const given = header ? Buffer.from(Buffer.from(header[1]!, 'base64').toString('utf8')) : Buffer.alloc(0);
+    const pathSid = req.params.accountSid;
+    if (
+      given.length !== expected.length ||
+      !timingSafeEqual(given, expected) ||
+      (pathSid && pathSid !== credentials.accountSid)
+    ) {
+      res.set('WWW-Authenticate', 'Basic realm="Twilio sandbox"');
+      twilioError(res, 401, 20003, 'Authenticate');
+      return;
+    }
+    next();
+  }
+
+  private basePath(req: Request): string {
+    return `/2010-04-01/Accounts/${req.params.accountSid}`;
+  }
+
+  private async createMessage(req: Request, res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const faults = this.faults;
+    if (faults.delayMs > 0) await sleep(faults.delayMs);
+    if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+      return void (faults.errorStatus === 429
+        ? twilioError(res, 429, 20429, 'Too Many Requests')
+        : twilioError(res, 500, 20500, 'Internal Server Error'));
+    }
+    if (typeof body.To !== 'string' || body.To === '')
+      return void twilioError(res, 400, 21604, "A 'To' phone number is required.");
+    if (typeof body.From !== 'string' || body.From === '')
+      return void twilioError(res, 400, 21603, "A 'From' phone number is required.");
+    if (typeof body.Body !== 'string' || body.Body === '')
+      return void twilioError(res, 400, 21602, 'Message body is required.');
+    const to = body.To;
+    if (normalizePhone(to) !== to)
+      return void twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+    const failure = faults.failNumbers[to];
+    if (failure) return void twilioError(res, 400, failure, `Sandbox fault ${failure} for ${to}`);
+    if (faults.landlines.includes(to))
+      return void twilioError(res, 400, 21614, `'To' number ${to} is not a valid mobile number`);
+    const slow = faults.slowNumbers[to];
+    if (slow) await sleep(slow);
+    const optedOut = await this.deps.db('sandbox_opt_outs').where({ phone: to, sender: body.From }).first();
+    if (optedOut) return void twilioError(res, 400, 21610, 'Attempt to send to unsubscribed recipient');
+    const now = new Date();
+    const [row] = await this.deps
+      .db('sandbox_messages')
+      .insert({
+        sid: newMessageSid(),
+        account_sid: req.params.accountSid,
+        from: body.From,
+        to,
+        body: body.Body,
+        status: 'queued',
+        direction: 'outbound-api',
+        status_callback: typeof body.StatusCallback === 'string' ? body.StatusCallback : null,
+        date_created: now,
+        date_updated: now,
+      })
+      .returning<SandboxMessageRow[]>('*');
+    res.status(201).json(toTwilioJson(row!, this.basePath(req)));
+    if (row!.status_callback && faults.callbackDelayMs >= 0) this.progress(row!, faults.callbackDelayMs);
+  }
+
+  /** queued → sent → delivered (or undelivered), each step reported to the message's StatusCallback. */
+  private progress(row: SandboxMessageRow, delayMs: number): void {
+    const undeliverable = this.faults.undeliverable[row.to];
+    const steps: { status: string; errorCode?: number }[] = [
+      { status: 'sent' },
+      undeliverable ? { status: 'undelivered', errorCode: undeliverable } : { status: 'delivered' },
+    ];
+    const runStep = (index: number) => {
+      const timer = setTimeout(async () => {
+        this.pending.delete(timer);
+        const step = steps[index]!;
+        try {
+          const now = new Date();
+          await this.deps
+            .db('sandbox_messages')
+            .where({ sid: row.sid })
+            .update({
+              status: step.status,
+              date_updated: now,
+              ...(step.status === 'sent' ? { date_sent: now } : {}),
+              ...(step.errorCode ? { error_code: step.errorCode, error_message: 'Sandbox: message undelivered' } : {}),
+            });
+          await this.postSigned(row.status_callback!, {
+            AccountSid: row.account_sid,
+            From: row.from,
+            To: row.to,
+            MessageSid: row.sid,
+            SmsSid: row.sid,
+            MessageStatus: step.status,
+            SmsStatus: step.status,
+            ApiVersion: '2010-04-01',
+            ...(step.errorCode ? { ErrorCode: String(step.errorCode) } : {}),
+          });
+        } catch (error) {
+          this.deps.log.warn({ err: error, sid: row.sid }, 'sandbox status callback failed');
+        }
+        if (index + 1 < steps.length) runStep(index + 1);
+      }, delayMs);
+      this.pending.add(timer);
+    };
+    runStep(0);
+  }
+
+  /** POSTs form params to a webhook with Twilio's signature, retrying a few times as Twilio does. */
+  async postSigned(url: string, params: Record<string, string>): Promise<number> {
+    const { authToken } = await this.deps.credentials();
+    const signature = twilio.getExpectedTwilioSignature(authToken, url, params);
+    let lastStatus = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+          body: new URLSearchParams(params),
+        });
+        lastStatus = response.status;
+        await response.arrayBuffer();
+        if (response.status < 500) return response.status;
+      } catch (error) {
+        this.deps.log.debug({ err: error, url }, 'sandbox webhook attempt failed');
+      }
+      await sleep(100 * 2 ** attempt);
+    }
+    return lastStatus;
+  }
+
+  private async listMessages(req: Request, res: Response): Promise<void> {
+    const query = req.query as Record<string, string | undefined>;
+    const pageSize = Math.min(1000, Math.max(1, Number(query.PageSize ?? 50) || 50));
+    const page = Math.max(0, Number(query.Page ?? 0) || 0);
+    const rows = this.deps.db('sandbox_messages').where({ account_sid: req.params.accountSid });
+    if (query.To) rows.andWhere({ to: query.To });
+    if (query.From) rows.andWhere({ from: query.From });
+    const after = query['DateSent>'];
+    const before = query['DateSent<'];
+    if (after && !Number.isNaN(Date.parse(after))) rows.andWhere('date_created', '>=', new Date(after));
+    if (before && !Number.isNaN(Date.parse(before))) rows.andWhere('date_created', '<', new Date(before));
+    if (query.DateSent && !Number.isNaN(Date.parse(query.DateSent))) {
+      const day = new Date(query.DateSent);
+      rows.andWhere('date_created', '>=', day).andWhere('date_created', '<', new Date(day.getTime() + 86_400_000));
+    }
+    const token = /^PA(\d+)$/.exec(query.PageToken ?? '');
+    if (token) rows.andWhere('seq', '<', token[1]!);
+    const found = await rows
+      .orderBy('seq', 'desc')
+      .limit(pageSize + 1)
+      .select<SandboxMessageRow[]>('*');
+    const messages = found.slice(0, pageSize);
+    const basePath = this.basePath(req);
+    const filters = new URLSearchParams();
+    for (const name of ['To', 'From', 'DateSent>', 'DateSent<', 'DateSent'])
+      if (query[name]) filters.set(name, query[name]!);
+    const uri = (extra: Record<string, string>) =>
+      `${basePath}/Messages.json?${new URLSearchParams({ ...Object.fromEntries(filters), PageSize: String(pageSize), ...extra })}`;
+    const last = messages[messages.length - 1];
+    res.json({
+      messages: messages.map((row) => toTwilioJson(row, basePath)),
+      page,
+      page_size: pageSize,
+      start: page * pageSize,
+      end: page * pageSize + messages.length - 1,
+      uri: uri({ Page: String(page) }),
+      first_page_uri: uri({ Page: '0' }),
+      next_page_uri:
+        found.length > pageSize && last ? uri({ Page: String(page + 1), PageToken: `PA${last.seq}` }) : null,
+      previous_page_uri: null,
+    });
+  }
+
+  private async fetchMessage(req: Request, res: Response): Promise<void> {
+    const row = await this.deps
+      .db('sandbox_messages')
+      .where({ account_sid: req.params.accountSid, sid: req.params.sid })
+      .first<SandboxMessageRow | undefined>();
+    if (!row) return void twilioError(res, 404, 20404, `The requested resource ${req.path} was not found`);
+    res.json(toTwilioJson(row, this.basePath(req)));
+  }
+
+  private async lookup(req: Request, res: Response): Promise<void> {
+    const number = normalizePhone(req.params.number);
+    if (!number) {
+      res.json({
+        phone_number: req.params.number,
+        valid: false,
+        validation_errors: ['INVALID'],
+        line_type_intelligence: null,
+      });
+      return;
+    }
+    const type = this.faults.landlines.includes(number) ? 'landline' : 'mobile';
+    res.json({
+      phone_number: number,
+      valid: true,
+      validation_errors: [],
+      calling_country_code: null,
+      country_code: null,
+      national_format: null,
+      line_type_intelligence: {
+        type,
+        carrier_name: 'Sandbox',
+        error_code: null,
+        mobile_country_code: null,
+        mobile_network_code: null,
+      },
+      url: `https://lookups.twilio.com/v2/PhoneNumbers/${number}`,
+    });
+  }
+
+  /** The consumer's phone: stores the reply, applies carrier-level STOP/START, then posts the signed inbound webhook. */
+  private async reply(req: Request, res: Response): Promise<void> {
+    const parsed = replySchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      res.status(400).json({
+        code: 'INVALID_FIELD',
+        field: issue.path.join('.'),
+        message: `${issue.path.join('.')}: ${issue.message}`,
+      });
+      return;
+    }
+    const from = normalizePhone(parsed.data.from);
+    const to = normalizePhone(parsed.data.to);
+    if (!from || !to) {
+      res.status(400).json({
+        code: 'INVALID_NUMBER',
+        field: from ? 'to' : 'from',
+        message: 'from and to must be valid phone numbers',
+      });
+      return;
+    }
+    const { accountSid } = await this.deps.credentials();
+    const now = new Date();
+    const sid = newMessageSid();
+    await this.deps.db('sandbox_messages').insert({
+      sid,
+      account_sid: accountSid,
+      from,
+      to,
+      body: parsed.data.body,
+      status: 'received',
+      direction: 'inbound',
+      date_created: now,
+      date_updated: now,
+      date_sent: now,
+    });
+    const keyword = classifyKeyword(parsed.data.body);
+    if (keyword === 'opt-out')
+      await this.deps.db('sandbox_opt_outs').insert({ phone: from, sender: to }).onConflict().ignore();
+    if (keyword === 'opt-in') await this.deps.db('sandbox_opt_outs').where({ phone: from, sender: to }).delete();
+    const base = this.deps.publicUrl ?? `${req.protocol}://${req.get('host')}`;
+    const status = await this.postSigned(`${base.replace(/\/$/, '')}/webhooks/twilio/inbound`, {
+      MessageSid: sid,
+      SmsSid: sid,
+      AccountSid: accountSid,
+      From: from,
+      To: to,
+      Body: parsed.data.body,
+      NumMedia: '0',
+      NumSegments: '1',
+      SmsStatus: 'received',
+      ApiVersion: '2010-04-01',
+    });
+    if (req.get('hx-request')) {
+      res.set('HX-Refresh', 'true').status(204).end();
+      return;
+    }
+    res.status(201).json({ sid, webhookStatus: status });
+  }
+}
+
+const replySchema = z.object({
+  from: z.string().min(1).max(32),
+  to: z.string().min(1).max(32),
+  body: z.string().max(1600),
+});
+
+const phoneMap = z.record(z.string(), z.number().int().min(10000).max(99999));
+const faultsSchema = z
+  .object({
+    errorRate: z.number().min(0).max(1),
+    errorStatus: z.union([z.literal(500), z.literal(429)]),
+    delayMs: z.number().int().min(0).max(60_000),
+    slowNumbers: z.record(z.string(), z.number().int().min(0).max(60_000)),
+    failNumbers: phoneMap,
+    landlines: z.array(z.string()),
+    undeliverable: phoneMap,
+    callbackDelayMs: z.number().int().min(-1).max(60_000),
+  })
+  .partial();

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../../infra/db.ts';
+
+export interface SandboxCredentials {
+  accountSid: string;
+  authToken: string;
+}
+
+export interface SandboxMessageRow {
+  sid: string;
+  account_sid: string;
+  from: string;
+  to: string;
+  body: string;
+  status: string;
+  direction: 'outbound-api' | 'inbound';
+  error_code: number | null;
+  error_message: string | null;
+  status_callback: string | null;
+  date_created: Date;
+  date_updated: Date;
+  date_sent: Date | null;
+  seq: string;
+}
+
+/**
+ * Fault injection for tests and demos: per-number permanent errors, a share of 500/429 answers, slow answers,
+ * landlines for Lookup, asynchronous failures reported through callbacks. Kept in the sandbox process's memory.
+ */
+export interface SandboxFaults {
+  /** Share (0..1) of creates answered with `errorStatus`. */
+  errorRate: number;
+  errorStatus: 500 | 429;
+  /** Added delay before answering a create, in ms. */
+  delayMs: number;
+  /** Per-number delays before answering a create (the message is still stored): slow answers and timeouts. */
+  slowNumbers: Record<string, number>;
+  /** Numbers whose creates fail at once with this Twilio code (21211, 21610, 21614 …). */
+  failNumbers: Record<string, number>;
+  /** Numbers that Lookup reports as landlines (creates to them fail with 21614). */
+  landlines: string[];
+  /** Numbers whose messages end `undelivered` with this code in the status callback. */
+  undeliverable: Record<string, number>;
+  /** Delay between status steps (queued → sent → delivered), in ms; -1 sends no callbacks. */
+  callbackDelayMs: number;
+}
+
+export const defaultFaults = (): SandboxFaults => ({
+  errorRate: 0,
+  errorStatus: 500,
+  delayMs: 0,
+  slowNumbers: {},
+  failNumbers: {},
+  landlines: [],
+  undeliverable: {},
+  callbackDelayMs: 50,
+});
+
+export const newMessageSid = () => `SM${randomBytes(16).toString('hex')}`;
+
+/**
+ * The sandbox's credentials: TWILIO_SANDBOX_ACCOUNT_SID/TWILIO_SANDBOX_AUTH_TOKEN when set, else a pair made on
+ * the first start and kept, so webhook signatures stay valid across restarts.
+ */
+export async function sandboxCredentials(
+  db: Db,
+  configured: { accountSid?: string; authToken?: string },
+): Promise<SandboxCredentials> {
+  if (configured.accountSid && configured.authToken)
+    return { accountSid: configured.accountSid, authToken: configured.authToken };
+  await db('sandbox_settings')
+    .insert([
+      { name: 'account_sid', value: `AC${randomBytes(16).toString('hex')}` },
+      { name: 'auth_token', value: randomBytes(16).toString('hex') },
+    ])
+    .onConflict('name')
+    .ignore();
+  const rows = await db('sandbox_settings').whereIn('name', ['account_sid', 'auth_token']).select('name', 'value');
+  const value = (name: string) => rows.find((row) => row.name === name)!.value as string;
+  return { accountSid: value('account_sid'), authToken: value('auth_token') };
+}
+
+export function rfc2822(date: Date | null): string | null {
+  return date ? date.toUTCString().replace('GMT', '+0000') : null;
+}
+
+/** A message as Twilio's REST API answers it. */
+export function toTwilioJson(row: SandboxMessageRow, basePath: string) {
+  return {
+    sid: row.sid,
+    account_sid: row.account_sid,
+    api_version: '2010-04-01',
+    body: row.body,
+    date_created: rfc2822(row.date_created),
+    date_updated: rfc2822(row.date_updated),
+    date_sent: rfc2822(row.date_sent),
+    direction: row.direction,
+    error_code: row.error_code,
+    error_message: row.error_message,
+    from: row.from,
+    to: row.to,
+    messaging_service_sid: null,
+    num_media: '0',
+    num_segments: String(Math.max(1, Math.ceil([...row.body].length / 160))),
+    price: null,
+    price_unit: 'USD',
+    status: row.status,
+    subresource_uris: { media: `${basePath}/Messages/${row.sid}/Media.json` },
+    uri: `${basePath}/Messages/${row.sid}.json`,
+  };
+}

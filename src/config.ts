@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+const optionalUrl = (schemes: string[]) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .refine((value) => schemes.some((scheme) => value.startsWith(`${scheme}://`)), {
+      message: `must start with ${schemes.map((scheme) => `${scheme}://`).join(' or ')}`,
+    })
+    .optional();
+
+const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const environmentSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_URL: z.preprocess(emptyAsUndefined, optionalUrl(['postgres', 'postgresql'])),
+    EVENT_STORE: z.preprocess(emptyAsUndefined, z.enum(['postgres', 'eventstoredb']).default('postgres')),
+    EVENTSTORE_URL: z.preprocess(emptyAsUndefined, optionalUrl(['kurrentdb', 'esdb', 'kurrent', 'esdb+discover'])),
+    TWILIO_ACCOUNT_SID: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TWILIO_AUTH_TOKEN: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TWILIO_SANDBOX_ACCOUNT_SID: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TWILIO_SANDBOX_AUTH_TOKEN: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TWILIO_SANDBOX_URL: z.preprocess(emptyAsUndefined, optionalUrl(['http', 'https'])),
+    PUBLIC_URL: z.preprocess(emptyAsUndefined, optionalUrl(['http', 'https'])),
+    ROLE: z.preprocess(emptyAsUndefined, z.enum(['all', 'web', 'worker']).default('all')),
+    ADMIN_EMAIL: z.preprocess(emptyAsUndefined, z.email().default('admin@example.com')),
+    ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8).optional()),
+    ACCOUNT_ID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only (at most 64)')
+        .default('default'),
+    ),
+    DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.data')),
+    LOG_LEVEL: z.preprocess(
+      emptyAsUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+    TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    DISPATCH_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(48),
+    API_RATE_LIMIT_TPS: z.coerce.number().int().min(0).max(100_000).default(10),
+  })
+  .superRefine((env, ctx) => {
+    if (env.EVENT_STORE === 'eventstoredb' && !env.EVENTSTORE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['EVENTSTORE_URL'], message: 'is required when EVENT_STORE=eventstoredb' });
+    }
+    if (Boolean(env.TWILIO_ACCOUNT_SID) !== Boolean(env.TWILIO_AUTH_TOKEN)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.TWILIO_ACCOUNT_SID ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_ACCOUNT_SID'],
+        message: 'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof environmentSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment; throws a ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? '(environment)'),
+      message: issue.message,
+    })),
+  );
+}

@@ -1,0 +1,177 @@
+import { foldStream, handleCommand } from '../app/handler.ts';
+import * as campaign from '../domain/campaign.ts';
+import { DomainError } from '../domain/decider.ts';
+import * as message from '../domain/message.ts';
+import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
+import { WrongExpectedVersionError } from '../eventstore/port.ts';
+import type { Db } from '../infra/db.ts';
+import type { Projection } from '../projections/types.ts';
+
+/**
+ * Reactors turn events into commands (DESIGN §1). They run on the projection runner, so each has a checkpoint and
+ * sees every event at least once; their commands are idempotent, so a rerun after a crash is harmless. They are
+ * kept out of the projection list: replaying one would repeat its side effects.
+ */
+
+const SYSTEM = (name: string, cause: RecordedEvent) => ({
+  actor: `system:${name}`,
+  correlationId: cause.metadata.correlationId,
+  causationId: cause.id,
+});
+
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
+}
+
+function recipientsOf(events: RecordedEvent[]): campaign.Recipient[] {
+  return events
+    .filter((event) => event.type === 'RecipientsAdded')
+    .flatMap((event) => (event.data as { recipients: campaign.Recipient[] }).recipients);
+}
+
+/** CampaignStarted → MessageQueued for every recipient, expecting no stream, so a rerun queues nothing twice. */
+export function campaignExpander(deps: { store: EventStore }): Projection {
+  return {
+    name: 'reactor:campaign-expander',
+    tables: [],
+    handles: ['CampaignStarted'],
+    async project(events) {
+      for (const started of events) {
+        const history = await deps.store.read(started.streamId);
+        const state = foldStream(campaign, history);
+        const draft = state.draft!;
+        const { accountId, campaignId } = started.data as { accountId: string; campaignId: string };
+        await inParallel(recipientsOf(history), 32, async (recipient) => {
+          try {
+            await deps.store.append(
+              message.messageStream(recipient.messageId),
+              [
+                {
+                  type: 'MessageQueued',
+                  data: {
+                    accountId,
+                    campaignId,
+                    messageId: recipient.messageId,
+                    consumerRef: recipient.consumerRef,
+                    channel: 'sms',
+                    senderId: draft.senderId,
+                    sealed: recipient.sealed,
+                  },
+                  metadata: {
+                    actor: 'system:campaign-expander',
+                    correlationId: started.metadata.correlationId,
+                    causationId: started.id,
+                  },
+                },
+              ],
+              'no_stream',
+            );
+          } catch (error) {
+            if (!(error instanceof WrongExpectedVersionError)) throw error;
+          }
+        });
+      }
+    },
+  };
+}
+
+/** CampaignCancelled → every message still waiting is skipped as `cancelled`; sent ones stay sent. */
+export function campaignCanceller(deps: { store: EventStore }): Projection {
+  return {
+    name: 'reactor:campaign-canceller',
+    tables: [],
+    handles: ['CampaignCancelled'],
+    async project(events) {
+      for (const cancelled of events) {
+        const { accountId, campaignId } = cancelled.data as { accountId: string; campaignId: string };
+        const recipients = recipientsOf(await deps.store.read(cancelled.streamId));
+        await inParallel(recipients, 16, async (recipient) => {
+          const ids = { accountId, campaignId, messageId: recipient.messageId };
+          try {
+            await handleCommand(
+              deps.store,
+              message.messageStream(recipient.messageId),
+              message,
+              { type: 'Skip', ...ids, reason: 'cancelled' },
+              SYSTEM('campaign-canceller', cancelled),
+            );
+          } catch (error) {
+            // Not yet queued: the dispatcher skips it when it arrives, from the cancelled campaign.
+            if (!(error instanceof DomainError && error.code === 'MESSAGE_NOT_FOUND')) throw error;
+          }
+        });
+      }
+    },
+  };
+}
+
+/**
+ * Completes a campaign once every message reached a terminal state. Its own tables count the terminal messages
+ * per campaign, written in the runner's transaction, so each counts once.
+ */
+export function campaignCompletion(deps: { store: EventStore; db: Db }): Projection {
+  return {
+    name: 'reactor:campaign-completion',
+    tables: ['completion_campaigns', 'completion_messages'],
+    handles: ['CampaignStarted', 'MessageSkipped', 'MessageSent', 'MessageSendFailed'],
+    async project(events, { trx, table }) {
+      const touched = new Map<string, RecordedEvent>();
+      const terminal: { account_id: string; campaign_id: string; message_id: string }[] = [];
+      for (const event of events) {
+        const data = event.data as {
+          accountId: string;
+          campaignId: string;
+          messageId?: string;
+          retryable?: boolean;
+          recipientCount?: number;
+        };
+        if (event.type === 'CampaignStarted') {
+          await trx(table('completion_campaigns'))
+            .insert({ account_id: data.accountId, campaign_id: data.campaignId, total: data.recipientCount })
+            .onConflict(['account_id', 'campaign_id'])
+            .ignore();
+        } else if (event.type !== 'MessageSendFailed' || !data.retryable) {
+          terminal.push({ account_id: data.accountId, campaign_id: data.campaignId, message_id: data.messageId! });
+        }
+        touched.set(`${data.accountId}\u0000${data.campaignId}`, event);
+      }
+      for (let start = 0; start < terminal.length; start += 1000) {
+        await trx(table('completion_messages'))
+          .insert(terminal.slice(start, start + 1000))
+          .onConflict()
+          .ignore();
+      }
+      for (const cause of touched.values()) {
+        const { accountId, campaignId } = cause.data as { accountId: string; campaignId: string };
+        const row = await trx(table('completion_campaigns'))
+          .where({ account_id: accountId, campaign_id: campaignId })
+          .first();
+        if (!row || row.completed) continue;
+        const counted = await trx(table('completion_messages'))
+          .where({ account_id: accountId, campaign_id: campaignId })
+          .count('* as count');
+        if (Number(counted[0]?.count ?? 0) < row.total) continue;
+        try {
+          await handleCommand(
+            deps.store,
+            campaign.campaignStream(campaignId),
+            campaign,
+            { type: 'Complete', accountId, campaignId, now: new Date().toISOString() },
+            SYSTEM('campaign-completion', cause),
+          );
+        } catch (error) {
+          // Cancelled or failed meanwhile: nothing to complete.
+          if (!(error instanceof DomainError)) throw error;
+        }
+        await trx(table('completion_campaigns'))
+          .where({ account_id: accountId, campaign_id: campaignId })
+          .update({ completed: true });
+      }
+    },
+  };
+}

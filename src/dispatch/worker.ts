@@ -1,0 +1,81 @@
+import type { AppContext } from '../app/context.ts';
+import { handleCommand } from '../app/handler.ts';
+import type { Channels } from '../channels/runtime.ts';
+import * as campaign from '../domain/campaign.ts';
+import { DomainError } from '../domain/decider.ts';
+import { ProjectionRunner } from '../projections/runner.ts';
+import { CronScheduler } from './cron.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { DispatchQueue } from './queue.ts';
+import { SendRateLimiter } from './rate-limits.ts';
+import { campaignCanceller, campaignCompletion, campaignExpander } from './reactors.ts';
+
+export interface Worker {
+  dispatcher: Dispatcher;
+  stop(): Promise<void>;
+}
+
+/** The worker role: reactors, the dispatcher, and the cron jobs (scheduled starts). */
+export async function startWorker(
+  app: Omit<AppContext, 'runner'>,
+  channels: Channels,
+  options: { now?: () => Date } = {},
+): Promise<Worker> {
+  const reactors = new ProjectionRunner({
+    store: app.store,
+    db: app.db,
+    log: app.log,
+    projections: [campaignExpander(app), campaignCanceller(app), campaignCompletion(app)],
+    batchSize: 200,
+  });
+  await reactors.start();
+  const dispatcher = new Dispatcher({
+    store: app.store,
+    db: app.db,
+    log: app.log,
+    queue: new DispatchQueue(app.db),
+    personalData: channels.personalData,
+    provider: channels.provider,
+    limiter: new SendRateLimiter(app.db),
+    callbackBaseUrl: channels.baseUrl,
+    leaseMs: app.config.DISPATCH_LEASE_MS,
+    concurrency: app.config.DISPATCH_CONCURRENCY,
+    now: options.now,
+  });
+  dispatcher.start();
+  const cron = new CronScheduler(app.db, app.log);
+  cron.start([
+    {
+      name: 'start-scheduled-campaigns',
+      schedule: '*/5 * * * * *',
+      run: async () => {
+        const due = await app
+          .db('campaigns')
+          .where('status', 'scheduled')
+          .andWhere('send_at', '<=', new Date())
+          .select('account_id', 'campaign_id');
+        for (const row of due) {
+          try {
+            await handleCommand(
+              app.store,
+              campaign.campaignStream(row.campaign_id),
+              campaign,
+              { type: 'Start', accountId: row.account_id, campaignId: row.campaign_id, now: new Date().toISOString() },
+              { actor: 'system:scheduler' },
+            );
+          } catch (error) {
+            if (!(error instanceof DomainError)) throw error;
+          }
+        }
+      },
+    },
+  ]);
+  return {
+    dispatcher,
+    stop: async () => {
+      await cron.stop();
+      await dispatcher.stop();
+      await reactors.stop();
+    },
+  };
+}

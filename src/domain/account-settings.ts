@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import { DomainError } from './decider.ts';
+
+/**
+ * The sending configuration of an account: senders (F9), send rates (F15), skills (F8), receiving windows (F13)
+ * and the default time zone. These events live on the account stream; account.ts folds them through here.
+ */
+
+export const CHANNELS = ['sms', 'whatsapp', 'inapp'] as const;
+export const channelSchema = z.enum(CHANNELS);
+export type Channel = z.infer<typeof channelSchema>;
+
+export const SENDER_CHANNELS = ['sms', 'whatsapp'] as const;
+export const senderChannelSchema = z.enum(SENDER_CHANNELS);
+export type SenderChannel = z.infer<typeof senderChannelSchema>;
+
+export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time as HH:MM');
+/** A day's opening, `null` when closed. `end` is exclusive; `24:00` means midnight at the end of the day. */
+export const dayWindowSchema = z.object({ start: timeOfDay, end: timeOfDay }).nullable();
+export const weeklyWindowSchema = z.object(
+  Object.fromEntries(WEEKDAYS.map((day) => [day, dayWindowSchema])) as Record<Weekday, typeof dayWindowSchema>,
+);
+export type WeeklyWindow = z.infer<typeof weeklyWindowSchema>;
+
+export const DEFAULT_ACCOUNT_SEND_RATE = 10;
+
+export const AccountSettingsEvents = {
+  SenderAdded: z.object({
+    accountId: z.string(),
+    senderId: z.string(),
+    channel: senderChannelSchema,
+    address: z.string(),
+    label: z.string(),
+    /** Messages per second for this sender; 0 = no limit. */
+    rate: z.number().min(0),
+  }),
+  SenderRemoved: z.object({ accountId: z.string(), senderId: z.string() }),
+  SenderRateSet: z.object({ accountId: z.string(), senderId: z.string(), rate: z.number().min(0) }),
+  SendRateSet: z.object({ accountId: z.string(), channel: channelSchema, rate: z.number().min(0) }),
+  SkillAdded: z.object({ accountId: z.string(), skillId: z.string(), name: z.string(), isDefault: z.boolean() }),
+  ReceivingWindowSet: z.object({ accountId: z.string(), channel: channelSchema, window: weeklyWindowSchema }),
+  DefaultTimeZoneSet: z.object({ accountId: z.string(), timeZone: z.string() }),
+  ApiClientCreated: z.object({
+    accountId: z.string(),
+    clientId: z.string(),
+    name: z.string(),
+    scopes: z.array(z.string()),
+  }),
+  ApiClientRevoked: z.object({ accountId: z.string(), clientId: z.string() }),
+};
+
+export const API_SCOPES = [
+  'campaigns:write',
+  'campaigns:read',
+  'handoffs:read',
+  'handoffs:write',
+  'reporting:read',
+] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+export interface Sender {
+  channel: SenderChannel;
+  address: string;
+  label: string;
+  rate: number;
+}
+
+export interface AccountSettings {
+  senders: Record<string, Sender>;
+  sendRates: Partial<Record<Channel, number>>;
+  skills: Record<string, { name: string }>;
+  defaultSkillId: string | null;
+  windows: Partial<Record<Channel, WeeklyWindow>>;
+  defaultTimeZone: string;
+  apiClients: Record<string, { name: string; scopes: string[]; revoked: boolean }>;
+}
+
+export const initialSettings = (): AccountSettings => ({
+  senders: {},
+  sendRates: {},
+  skills: {},
+  defaultSkillId: null,
+  windows: {},
+  defaultTimeZone: 'UTC',
+  apiClients: {},
+});
+
+export type AccountSettingsCommand =
+  | {
+      type: 'AddSender';
+      accountId: string;
+      senderId: string;
+      channel: SenderChannel;
+      address: string;
+      label: string;
+      rate: number;
+    }
+  | { type: 'RemoveSender'; accountId: string; senderId: string }
+  | { type: 'SetSenderRate'; accountId: string; senderId: string; rate: number }
+  | { type: 'SetSendRate'; accountId: string; channel: Channel; rate: number }
+  | { type: 'AddSkill'; accountId: string; skillId: string; name: string; isDefault: boolean }
+  | { type: 'SetReceivingWindow'; accountId: string; channel: Channel; window: WeeklyWindow }
+  | { type: 'SetDefaultTimeZone'; accountId: string; timeZone: string }
+  | { type: 'CreateApiClient'; accountId: string; clientId: string; name: string; scopes: string[] }
+  | { type: 'RevokeApiClient'; accountId: string; clientId: string };
+
+export type SettingsEvent = {
+  [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
+}[keyof typeof AccountSettingsEvents];
+
+function requireRate(rate: number, field = 'rate'): void {
+  if (!Number.isFinite(rate) || rate < 0 || rate > 10_000) {
+    throw new DomainError(
+      'INVALID_RATE',
+      `${field} must be a number of messages per second from 0 (no limit) to 10000.`,
+      400,
+      field,
+    );
+  }
+}
+
+function requireSender(settings: AccountSettings, senderId: string): Sender {
+  const sender = settings.senders[senderId];
+  if (!sender) throw new DomainError('SENDER_NOT_FOUND', 'No such sender in this account.', 404, 'senderId');
+  return sender;
+}
+
+export function decideSettings(command: AccountSettingsCommand, settings: AccountSettings): SettingsEvent[] {
+  const { accountId } = command;
+  switch (command.type) {
+    case 'AddSender': {
+      requireRate(command.rate);
+      const taken = Object.values(settings.senders).some(
+        (sender) => sender.channel === command.channel && sender.address === command.address,
+      );
+      if (taken) {
+        throw new DomainError(
+          'SENDER_EXISTS',
+          `${command.address} is already a ${command.channel} sender of this account.`,
+          409,
+          'address',
+        );
+      }
+      const { senderId, channel, address, label, rate } = command;
+      return [{ type: 'SenderAdded', data: { accountId, senderId, channel, address, label, rate } }];
+    }
+    case 'RemoveSender':
+      requireSender(settings, command.senderId);
+      return [{ type: 'SenderRemoved', data: { accountId, senderId: command.senderId } }];
+    case 'SetSenderRate': {
+      requireRate(command.rate);
+      const sender = requireSender(settings, command.senderId);
+      if (sender.rate === command.rate) return [];
+      return [{ type: 'SenderRateSet', data: { accountId, senderId: command.senderId, rate: command.rate } }];
+    }
+    case 'SetSendRate':
+      requireRate(command.rate);
+      if (settings.sendRates[command.channel] === command.rate) return [];
+      return [{ type: 'SendRateSet', data: { accountId, channel: command.channel, rate: command.rate } }];
+    case 'AddSkill': {
+      const name = command.name.trim();
+      if (!name || name.length > 255)
+        throw new DomainError('INVALID_SKILL', 'name must be 1 to 255 characters.', 400, 'name');
+      if (Object.values(settings.skills).some((skill) => skill.name.toLowerCase() === name.toLowerCase())) {
+        throw new DomainError('SKILL_EXISTS', `A skill named ${name} already exists.`, 409, 'name');
+      }
+      const isDefault = command.isDefault || settings.defaultSkillId === null;
+      return [{ type: 'SkillAdded', data: { accountId, skillId: command.skillId, name, isDefault } }];
+    }
+    case 'SetReceivingWindow': {
+      for (const day of WEEKDAYS) {
+        const window = command.window[day];
+        if (window && window.start >= window.end) {
+          throw new DomainError('INVALID_WINDOW', `${day}: the window must end after it starts.`, 400, `window.${day}`);
+        }
+      }
+      return [{ type: 'ReceivingWindowSet', data: { accountId, channel: command.channel, window: command.window } }];
+    }
+    case 'SetDefaultTimeZone':
+      if (settings.defaultTimeZone === command.timeZone) return [];
+      return [{ type: 'DefaultTimeZoneSet', data: { accountId, timeZone: command.timeZone } }];
+    case 'CreateApiClient': {
+      const name = command.name.trim();
+      if (!name || name.length > 100)
+        throw new DomainError('INVALID_NAME', 'name must be 1 to 100 characters.', 400, 'name');
+      const unknown = command.scopes.filter((scope) => !(API_SCOPES as readonly string[]).includes(scope));
+      if (command.scopes.length === 0 || unknown.length > 0) {
+        throw new DomainError(
+          'INVALID_SCOPES',
+          `scopes must be one or more of ${API_SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}.`,
+          400,
+          'scopes',
+        );
+      }
+      const scopes = [...new Set(command.scopes)];
+      return [{ type: 'ApiClientCreated', data: { accountId, clientId: command.clientId, name, scopes } }];
+    }
+    case 'RevokeApiClient': {
+      const client = settings.apiClients[command.clientId];
+      if (!client)
+        throw new DomainError('API_CLIENT_NOT_FOUND', 'No such API client in this account.', 404, 'clientId');
+      if (client.revoked) return [];
+      return [{ type: 'ApiClientRevoked', data: { accountId, clientId: command.clientId } }];
+    }
+  }
+}
+
+export function evolveSettings(settings: AccountSettings, event: SettingsEvent): AccountSettings {
+  switch (event.type) {
+    case 'SenderAdded': {
+      const { senderId, channel, address, label, rate } = event.data;
+      return { ...settings, senders: { ...settings.senders, [senderId]: { channel, address, label, rate } } };
+    }
+    case 'SenderRemoved': {
+      const { [event.data.senderId]: _removed, ...senders } = settings.senders;
+      return { ...settings, senders };
+    }
+    case 'SenderRateSet': {
+      const sender = settings.senders[event.data.senderId];
+      if (!sender) return settings;
+      return {
+        ...settings,
+        senders: { ...settings.senders, [event.data.senderId]: { ...sender, rate: event.data.rate } },
+      };
+    }
+    case 'SendRateSet':
+      return { ...settings, sendRates: { ...settings.sendRates, [event.data.channel]: event.data.rate } };
+    case 'SkillAdded':
+      return {
+        ...settings,
+        skills: { ...settings.skills, [event.data.skillId]: { name: event.data.name } },
+        defaultSkillId: event.data.isDefault ? event.data.skillId : settings.defaultSkillId,
+      };
+    case 'ReceivingWindowSet':
+      return { ...settings, windows: { ...settings.windows, [event.data.channel]: event.data.window } };
+    case 'DefaultTimeZoneSet':
+      return { ...settings, defaultTimeZone: event.data.timeZone };
+    case 'ApiClientCreated': {
+      const { clientId, name, scopes } = event.data;
+      return { ...settings, apiClients: { ...settings.apiClients, [clientId]: { name, scopes, revoked: false } } };
+    }
+    case 'ApiClientRevoked': {
+      const client = settings.apiClients[event.data.clientId];
+      if (!client) return settings;
+      return {
+        ...settings,
+        apiClients: { ...settings.apiClients, [event.data.clientId]: { ...client, revoked: true } },
+      };
+    }
+  }
+}

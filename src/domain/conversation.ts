@@ -1,0 +1,268 @@
+import { z } from 'zod';
+import { assertNever, DomainError, type EventsOf } from './decider.ts';
+
+/**
+ * A two-way conversation that a consumer's reply opens (F18). The first proactive message and every text are
+ * personal data, so they travel sealed with the consumer's key (`sealed` fields), never in plaintext.
+ */
+
+export const conversationStream = (conversationId: string) => `conversation-${conversationId}`;
+
+export const MAX_AGENT_MESSAGE_LENGTH = 1600;
+
+const channel = z.enum(['sms', 'whatsapp', 'inapp']);
+
+export const ConversationEvents = {
+  ConversationOpened: z.object({
+    accountId: z.string(),
+    conversationId: z.string(),
+    consumerRef: z.string(),
+    channel,
+    senderId: z.string().nullable(),
+    skillId: z.string().nullable(),
+    /** Why it went to that skill: the campaign's first reply, routed within the lookback, or the default. */
+    routing: z.enum(['first-reply', 'within-lookback', 'default-skill']),
+    campaignId: z.string().nullable(),
+    messageId: z.string().nullable(),
+    /** The first proactive message, sealed, with when it was sent; null for a plain inbound conversation. */
+    firstMessage: z.object({ sealed: z.string(), sentAt: z.string(), campaignName: z.string() }).nullable(),
+  }),
+  ConsumerMessageReceived: z.object({
+    accountId: z.string(),
+    conversationId: z.string(),
+    providerMessageId: z.string(),
+    sealed: z.string(),
+    receivedAt: z.string(),
+  }),
+  AgentMessageSent: z.object({
+    accountId: z.string(),
+    conversationId: z.string(),
+    agentId: z.string(),
+    providerMessageId: z.string(),
+    sealed: z.string(),
+    sentAt: z.string(),
+  }),
+  ConversationTransferred: z.object({
+    accountId: z.string(),
+    conversationId: z.string(),
+    fromSkillId: z.string().nullable(),
+    toSkillId: z.string(),
+    by: z.string(),
+  }),
+  ConversationClosed: z.object({
+    accountId: z.string(),
+    conversationId: z.string(),
+    by: z.string(),
+    reason: z.enum(['agent', 'idle-timeout', 'consumer-opted-out']),
+    closedAt: z.string(),
+  }),
+};
+export type ConversationEvent = EventsOf<typeof ConversationEvents>;
+type Opened = z.infer<typeof ConversationEvents.ConversationOpened>;
+
+export type ConversationCommand =
+  | ({ type: 'OpenConversation' } & Opened)
+  | {
+      type: 'ReceiveConsumerMessage';
+      accountId: string;
+      conversationId: string;
+      providerMessageId: string;
+      sealed: string;
+      now: string;
+    }
+  | {
+      type: 'SendAgentMessage';
+      accountId: string;
+      conversationId: string;
+      agentId: string;
+      providerMessageId: string;
+      sealed: string;
+      now: string;
+    }
+  | { type: 'TransferConversation'; accountId: string; conversationId: string; toSkillId: string; by: string }
+  | {
+      type: 'CloseConversation';
+      accountId: string;
+      conversationId: string;
+      by: string;
+      reason: 'agent' | 'idle-timeout' | 'consumer-opted-out';
+      now: string;
+    };
+
+export interface Conversation {
+  status: 'none' | 'open' | 'closed';
+  accountId: string;
+  consumerRef: string;
+  channel: Opened['channel'] | null;
+  senderId: string | null;
+  skillId: string | null;
+  lastActivityAt: string | null;
+  /** Provider ids already recorded, so a redelivered webhook adds nothing. */
+  seenProviderIds: string[];
+}
+
+export const initialState = (): Conversation => ({
+  status: 'none',
+  accountId: '',
+  consumerRef: '',
+  channel: null,
+  senderId: null,
+  skillId: null,
+  lastActivityAt: null,
+  seenProviderIds: [],
+});
+
+function requireOpen(state: Conversation, accountId: string): void {
+  if (state.status === 'none' || state.accountId !== accountId) {
+    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.', 404);
+  }
+  if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.', 409);
+}
+
+export const decide = (command: ConversationCommand, state: Conversation): ConversationEvent[] => {
+  const { accountId, conversationId } = command;
+  switch (command.type) {
+    case 'OpenConversation': {
+      if (state.status !== 'none') throw new DomainError('CONVERSATION_EXISTS', 'That conversation id is taken.', 409);
+      const { type: _type, ...data } = command;
+      return [{ type: 'ConversationOpened', data }];
+    }
+    case 'ReceiveConsumerMessage':
+      requireOpen(state, accountId);
+      if (state.seenProviderIds.includes(command.providerMessageId)) return [];
+      return [
+        {
+          type: 'ConsumerMessageReceived',
+          data: {
+            accountId,
+            conversationId,
+            providerMessageId: command.providerMessageId,
+            sealed: command.sealed,
+            receivedAt: command.now,
+          },
+        },
+      ];
+    case 'SendAgentMessage':
+      requireOpen(state, accountId);
+      return [
+        {
+          type: 'AgentMessageSent',
+          data: {
+            accountId,
+            conversationId,
+            agentId: command.agentId,
+            providerMessageId: command.providerMessageId,
+            sealed: command.sealed,
+            sentAt: command.now,
+          },
+        },
+      ];
+    case 'TransferConversation':
+      requireOpen(state, accountId);
+      if (state.skillId === command.toSkillId) return [];
+      return [
+        {
+          type: 'ConversationTransferred',
+          data: { accountId, conversationId, fromSkillId: state.skillId, toSkillId: command.toSkillId, by: command.by },
+        },
+      ];
+    case 'CloseConversation':
+      if (state.status === 'closed' && state.accountId === accountId) return [];
+      requireOpen(state, accountId);
+      return [
+        {
+          type: 'ConversationClosed',
+          data: { accountId, conversationId, by: command.by, reason: command.reason, closedAt: command.now },
+        },
+      ];
+    default:
+      return assertNever(command);
+  }
+};
+
+export const evolve = (state: Conversation, event: ConversationEvent): Conversation => {
+  switch (event.type) {
+    case 'ConversationOpened':
+      return {
+        ...state,
+        status: 'open',
+        accountId: event.data.accountId,
+        consumerRef: event.data.consumerRef,
+        channel: event.data.channel,
+        senderId: event.data.senderId,
+        skillId: event.data.skillId,
+        lastActivityAt: event.data.firstMessage?.sentAt ?? null,
+      };
+    case 'ConsumerMessageReceived':
+      return {
+        ...state,
+        lastActivityAt: event.data.receivedAt,
+        seenProviderIds: [...state.seenProviderIds, event.data.providerMessageId],
+      };
+    case 'AgentMessageSent':
+      return { ...state, lastActivityAt: event.data.sentAt };
+    case 'ConversationTransferred':
+      return { ...state, skillId: event.data.toSkillId };
+    case 'ConversationClosed':
+      return { ...state, status: 'closed' };
+    default:
+      return assertNever(event);
+  }
+};
+
+export interface RoutingInput {
+  now: Date;
+  defaultSkillId: string | null;
+  /** The latest proactive message sent to this consumer by this account, if any. */
+  latestProactive: {
+    campaignId: string;
+    messageId: string;
+    skillId: string | null;
+    sentAt: Date;
+    lookbackHours: number;
+    routeAllWithinLookback: boolean;
+    /** A conversation already came from this message (its first reply was seen). */
+    responded: boolean;
+  } | null;
+}
+
+export type RoutingDecision =
+  | { routing: 'first-reply'; skillId: string | null; campaignId: string; messageId: string }
+  | { routing: 'within-lookback'; skillId: string | null; campaignId: string; messageId: string }
+  | { routing: 'default-skill'; skillId: string | null; campaignId: string | null; messageId: string | null };
+
+/**
+ * F8: where a reply that finds no open conversation goes. The lookback runs from the message's send time and
+ * ends exactly at sentAt + lookback (a reply at that instant is outside).
+ */
+export function routeReply(input: RoutingInput): RoutingDecision {
+  const latest = input.latestProactive;
+  if (latest) {
+    const expires = latest.sentAt.getTime() + latest.lookbackHours * 3_600_000;
+    if (input.now.getTime() < expires) {
+      if (!latest.responded) {
+        return {
+          routing: 'first-reply',
+          skillId: latest.skillId ?? input.defaultSkillId,
+          campaignId: latest.campaignId,
+          messageId: latest.messageId,
+        };
+      }
+      if (latest.routeAllWithinLookback) {
+        return {
+          routing: 'within-lookback',
+          skillId: latest.skillId ?? input.defaultSkillId,
+          campaignId: latest.campaignId,
+          messageId: latest.messageId,
+        };
+      }
+      return {
+        routing: 'default-skill',
+        skillId: input.defaultSkillId,
+        campaignId: latest.campaignId,
+        messageId: latest.messageId,
+      };
+    }
+  }
+  return { routing: 'default-skill', skillId: input.defaultSkillId, campaignId: null, messageId: null };
+}

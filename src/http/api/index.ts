@@ -1,0 +1,68 @@
+import { Router } from 'express';
+import type { z } from 'zod';
+import type { AppContext } from '../../app/context.ts';
+import { TokenService } from '../../auth/tokens.ts';
+import { oauthRoutes } from '../oauth.ts';
+import { requireScope } from './auth.ts';
+import { requestTrace, sendApiError } from './errors.ts';
+import { handoffApiRoutes } from './handoffs.ts';
+import { idempotency } from './idempotency.ts';
+import { apiRateLimit } from './rate-limit.ts';
+import { type ApiGuards, ApiRegistry } from './registry.ts';
+
+export const API_PREFIX = '/api/v2/account/:accountId';
+
+/** A request body that fails its schema: LivePerson's wording for missing fields, the field's path otherwise. */
+export function invalidInput(
+  res: Parameters<typeof sendApiError>[0],
+  error: z.ZodError,
+  where: 'body' | 'query',
+): void {
+  const missing = error.issues.filter(
+    (issue) => issue.code === 'invalid_type' && /received undefined/.test(issue.message),
+  );
+  if (missing.length > 0) {
+    const fields = missing.map((issue) => issue.path.join('.')).join(', ');
+    sendApiError(res, 400, 'FIELDS_MISSING', `Fields missing in request: ${fields}`, { field: fields });
+    return;
+  }
+  const first = error.issues[0]!;
+  const field = first.path.join('.') || where;
+  sendApiError(res, 400, 'INVALID_FIELD', `${field}: ${first.message}`, { field });
+}
+
+/**
+ * The Outbound API: OAuth token endpoint, the account-scoped resource routes, and the generated OpenAPI
+ * document at /api/docs. Resource modules add their routes through `defineApiRoute` with this registry.
+ */
+export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegistry } {
+  const tokens = new TokenService(app.db);
+  const registry = new ApiRegistry(API_PREFIX);
+  const router = Router();
+  router.use(['/api', '/oauth'], requestTrace);
+  router.use(oauthRoutes(app, tokens));
+
+  const account = Router({ mergeParams: true });
+  const guards: ApiGuards = {
+    scope: (scope) => requireScope({ db: app.db, tokens }, scope),
+    invalid: invalidInput,
+  };
+  account.use(apiRateLimit(app.db, 'outbound', app.config.API_RATE_LIMIT_TPS));
+  account.use(idempotency(app.db));
+  handoffApiRoutes(app, account, registry, guards);
+  router.use(API_PREFIX, account);
+
+  router.get('/api/docs/openapi.json', (_req, res) => {
+    res.json(
+      registry.openApi({
+        title: 'Outbound API',
+        version: '2.0',
+        description: 'Proactive campaigns, API handoffs and reporting; LivePerson Proactive 2.0 compatible shapes.',
+      }),
+    );
+  });
+  router.get('/api/docs', (_req, res) => {
+    res.render('api/docs', { title: 'Outbound API', routes: registry.routes });
+  });
+  return { router, registry };
+}

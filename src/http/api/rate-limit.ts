@@ -1,0 +1,40 @@
+import type { RequestHandler } from 'express';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Db } from '../../infra/db.ts';
+import { sendApiError } from './errors.ts';
+
+/**
+ * F15: at most `tps` requests a second per account per API, counted in Postgres so the limit holds across
+ * processes. Beyond it: 429 with Retry-After.
+ */
+export function apiRateLimit(db: Db, api: string, tps: number): RequestHandler {
+  if (!(tps > 0)) return (_req, _res, next) => next();
+  const limiter = new RateLimiterPostgres({
+    storeClient: db,
+    storeType: 'knex',
+    tableName: 'api_rate_limits',
+    tableCreated: true,
+    clearExpiredByTimeout: false,
+    keyPrefix: `api:${api}`,
+    points: tps,
+    duration: 1,
+  });
+  return async (req, res, next) => {
+    try {
+      const result = await limiter.consume(String(req.params.accountId ?? 'unknown'), 1);
+      res.set('X-RateLimit-Limit', String(tps));
+      res.set('X-RateLimit-Remaining', String(result.remainingPoints));
+      next();
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) return next(rejection);
+      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      res.set('Retry-After', String(seconds));
+      sendApiError(
+        res,
+        429,
+        'TOO_MANY_REQUESTS',
+        `More than ${tps} requests a second to this API; retry after ${seconds} s.`,
+      );
+    }
+  };
+}

@@ -1,0 +1,61 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { DomainError } from '../domain/decider.ts';
+import { WrongExpectedVersionError } from '../eventstore/port.ts';
+import type { Logger } from '../infra/logger.ts';
+
+function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
+  return req.path.startsWith('/api/') || req.path.startsWith('/oauth/') || !req.accepts('html');
+}
+
+export const notFound: RequestHandler = (req, res) => {
+  if (wantsJson(req)) {
+    res.status(404).json({
+      code: 'NOT_FOUND',
+      message: `No route for ${req.method} ${req.path}`,
+      requestTraceId: req.requestTraceId ?? null,
+    });
+    return;
+  }
+  res.status(404).render('errors/error', { title: 'Page not found', message: 'There is no page at this address.' });
+};
+
+/** Domain errors become 4xx with their stable code; anything else is logged and shown without a stack trace. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    let status = 500;
+    let code = 'INTERNAL_ERROR';
+    let message = 'Something went wrong on our side. It has been logged; please try again.';
+    let field: string | undefined;
+    if (error instanceof DomainError) {
+      ({ status, code, message, field } = error);
+    } else if (error instanceof WrongExpectedVersionError) {
+      status = 409;
+      code = 'CONFLICT';
+      message = 'Someone else changed this at the same time. Reload and try again.';
+    } else if (error?.type === 'entity.too.large') {
+      status = 413;
+      code = 'PAYLOAD_TOO_LARGE';
+      message = 'The request body is too large.';
+    } else if (error?.type === 'entity.parse.failed') {
+      status = 400;
+      code = 'INVALID_JSON';
+      message = `The body is not valid JSON: ${error.message}`;
+    } else if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
+      status = error.status;
+      code = 'BAD_REQUEST';
+      message = error.expose ? error.message : 'The request could not be read.';
+    } else {
+      log.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    }
+    if (res.headersSent) return;
+    if (wantsJson(req)) {
+      res
+        .status(status)
+        .json({ code, message, requestTraceId: req.requestTraceId ?? null, ...(field ? { field } : {}) });
+      return;
+    }
+    res
+      .status(status)
+      .render('errors/error', { title: status === 500 ? 'Something went wrong' : 'That did not work', message, code });
+  };
+}

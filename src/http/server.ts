@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { AppContext } from '../app/context.ts';
+import { sandboxPage } from '../channels/sandbox/page.ts';
+import { ROLE_LABELS } from '../domain/account.ts';
+import { apiRoutes } from './api/index.ts';
+import { errorHandler, notFound } from './errors.ts';
+import { opsRoutes } from './ops.ts';
+import { authRoutes } from './web/auth.ts';
+import { eventHistoryRoutes } from './web/events.ts';
+import { onboardingRoutes } from './web/onboarding.ts';
+import { loadSession, verifyCsrf } from './web/session.ts';
+import { userRoutes } from './web/users.ts';
+import { twilioWebhooks } from './webhooks/twilio.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function createHttpApp(app: AppContext): Express {
+  const server = express();
+  server.disable('x-powered-by');
+  server.set('view engine', 'ejs');
+  server.set('views', path.join(root, 'views'));
+  server.set('trust proxy', 'loopback');
+
+  server.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      app.metrics.httpRequests.observe(
+        { method: req.method, route, status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    });
+    next();
+  });
+  server.use(opsRoutes(app));
+  server.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // htmx adds its indicator styles inline.
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'script-src': ["'self'"],
+        },
+      },
+    }),
+  );
+  server.use('/static/vendor/htmx.min.js', express.static(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
+  server.use(
+    '/static/vendor/pico.min.css',
+    express.static(path.join(root, 'node_modules/@picocss/pico/css/pico.min.css')),
+  );
+  server.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
+  server.use(cookieParser());
+  server.use(express.urlencoded({ extended: false, limit: '5mb' }));
+  server.use(express.json({ limit: '5mb' }));
+  // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.
+  server.use(apiRoutes(app).router);
+  server.use(
+    twilioWebhooks(app, { authToken: async () => (await app.channels.twilioCredentials()).authToken, ...app.channels }),
+  );
+  if (app.channels.sandbox) server.use('/sandbox', app.channels.sandbox.router());
+  server.use(loadSession(app.db));
+  server.use((req, res, next) => {
+    res.locals.user = req.user ?? null;
+    res.locals.csrfToken = req.csrfToken ?? '';
+    res.locals.currentPath = req.path;
+    res.locals.roleLabels = ROLE_LABELS;
+    next();
+  });
+  server.use(verifyCsrf);
+
+  server.get('/', (req, res) => res.redirect(req.user ? '/onboarding' : '/login'));
+  server.use(authRoutes(app));
+  server.use(onboardingRoutes(app));
+  server.use(userRoutes(app));
+  server.use(eventHistoryRoutes(app));
+  if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
+
+  server.use(notFound);
+  server.use(errorHandler(app.log));
+  return server;
+}

@@ -1,0 +1,110 @@
+import { Router } from 'express';
+import type { AppContext } from '../../app/context.ts';
+import { handleCommand } from '../../app/handler.ts';
+import type { PersonalData } from '../../app/personal-data.ts';
+import { type SmsProvider, twilioSignatureCheck } from '../../channels/twilio.ts';
+import * as consumer from '../../domain/consumer.ts';
+import { DomainError } from '../../domain/decider.ts';
+import * as message from '../../domain/message.ts';
+import { normalizePhone } from '../../domain/sms.ts';
+
+export const HELP_REPLY = 'Reply STOP to unsubscribe, START to subscribe again. Msg&data rates may apply.';
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+
+export interface TwilioWebhookDeps {
+  authToken: () => Promise<string>;
+  personalData: PersonalData;
+  provider: SmsProvider;
+}
+
+/**
+ * Twilio's status callbacks and inbound messages. Both verify X-Twilio-Signature first: a bad or missing one is
+ * refused with 403 and records nothing. Repeated callbacks change nothing (the message decider ignores them).
+ */
+export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router {
+  const router = Router();
+  const signed = twilioSignatureCheck({ authToken: deps.authToken, publicUrl: app.config.PUBLIC_URL });
+  const twiml = (res: import('express').Response) => res.type('text/xml').send(EMPTY_TWIML);
+
+  router.post('/webhooks/twilio/status', signed, async (req, res) => {
+    const accountId = typeof req.query.a === 'string' ? req.query.a : '';
+    const messageId = typeof req.query.m === 'string' ? req.query.m : '';
+    const status = typeof req.body?.MessageStatus === 'string' ? req.body.MessageStatus : '';
+    const providerMessageId = typeof req.body?.MessageSid === 'string' ? req.body.MessageSid : '';
+    if (!accountId || !messageId || !status || !providerMessageId) {
+      res.status(400).type('text/plain').send('MessageSid, MessageStatus and the a/m query parameters are required');
+      return;
+    }
+    try {
+      await handleCommand(
+        app.store,
+        message.messageStream(messageId),
+        message,
+        {
+          type: 'RecordStatus',
+          accountId,
+          campaignId: messageId.slice(0, messageId.lastIndexOf('.')),
+          messageId,
+          providerMessageId,
+          status,
+          code: typeof req.body.ErrorCode === 'string' ? req.body.ErrorCode : undefined,
+          message: typeof req.body.ErrorMessage === 'string' ? req.body.ErrorMessage : undefined,
+          now: new Date().toISOString(),
+        },
+        { actor: 'system:twilio-status' },
+      );
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'MESSAGE_NOT_FOUND') {
+        res.status(404).type('text/plain').send('Unknown message');
+        return;
+      }
+      throw error;
+    }
+    twiml(res);
+  });
+
+  router.post('/webhooks/twilio/inbound', signed, async (req, res) => {
+    const from = normalizePhone(req.body?.From);
+    const to = normalizePhone(req.body?.To);
+    const body = typeof req.body?.Body === 'string' ? req.body.Body : '';
+    if (!from || !to) {
+      app.log.warn({ from: Boolean(from), to: Boolean(to) }, 'inbound message without a valid From or To; ignored');
+      res.status(400).type('text/plain').send('From and To must be phone numbers');
+      return;
+    }
+    // The number the consumer wrote to tells the account.
+    const sender = await app.db('senders').where({ address: to, channel: 'sms' }).first('account_id');
+    if (!sender) {
+      app.log.warn('inbound message to a number that is no sender of any account; ignored');
+      res.status(404).type('text/plain').send('Unknown recipient number');
+      return;
+    }
+    const accountId = sender.account_id as string;
+    const consumerRef = await deps.personalData.consumerRef(accountId, from);
+    const keyword = consumer.classifyKeyword(body);
+    const context = { actor: 'system:twilio-inbound', correlationId: req.body.MessageSid };
+    if (keyword === 'opt-out' || keyword === 'opt-in') {
+      await handleCommand(
+        app.store,
+        consumer.consumerStream(accountId, consumerRef),
+        consumer,
+        {
+          type: keyword === 'opt-out' ? 'OptOut' : 'OptIn',
+          accountId,
+          consumerRef,
+          keyword: body.trim().toUpperCase(),
+          channel: 'sms',
+          via: 'keyword',
+        },
+        context,
+      );
+    } else if (keyword === 'help') {
+      await deps.provider.send({ from: to, to: from, body: HELP_REPLY });
+    } else {
+      app.log.info({ accountId }, 'consumer reply received');
+    }
+    twiml(res);
+  });
+
+  return router;
+}

@@ -1,0 +1,252 @@
+import type { Knex } from 'knex';
+import { validateEventData } from '../domain/events.ts';
+import {
+  comparePositions,
+  type EventStore,
+  formatPosition,
+  type GlobalPosition,
+  type RecordedEvent,
+  type Subscription,
+} from '../eventstore/port.ts';
+import type { Db } from '../infra/db.ts';
+import type { Logger } from '../infra/logger.ts';
+import { CHECKPOINTS, type CheckpointRow, checkpointPosition, type Projection, tableMapper } from './types.ts';
+import { announceCheckpoint, readCheckpoints } from './wait.ts';
+
+export interface ProjectionRunnerOptions {
+  store: EventStore;
+  db: Db;
+  projections: readonly Projection[];
+  log: Logger;
+  /** Upper bound on the events applied in one transaction. */
+  batchSize?: number;
+  /** Called after each committed batch with the events consumed (handled or not); the composition root feeds metrics. */
+  onBatch?: (name: string, count: number, position: GlobalPosition) => void;
+  /** Retry delays after a failure: doubling from `initialMs` up to `maxMs`. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+export interface ProjectionStatus {
+  name: string;
+  /** The stored checkpoint: the last event applied, null when nothing was yet. */
+  position: GlobalPosition | null;
+  /** At or past the head of the store as it was when asked. */
+  caughtUp: boolean;
+  /** False while stopped or backing off after an error. */
+  running: boolean;
+}
+
+/**
+ * Runs the projections as background subscriptions on the event store.
+ *
+ * One subscription per projection rather than one shared: each projection has its own checkpoint, so a shared
+ * feed would have to start from the oldest of them and filter; a projection that fails (a bug, a bad migration)
+ * would stall all the others; and a replay swap moves one checkpoint without touching the rest. The price is one
+ * store reader per projection, which is small for the dozen read models this product has.
+ *
+ * Exactly once: every batch is applied in one transaction that first locks the checkpoint row, drops the events
+ * at or before it, then writes the read model and the new checkpoint. A second runner (another process) or a
+ * replay swap holding the same row lock is therefore waited for, and whatever it applied is skipped.
+ */
+export class ProjectionRunner {
+  private readonly workers: ProjectionWorker[];
+
+  constructor(private readonly options: ProjectionRunnerOptions) {
+    const names = new Set<string>();
+    for (const projection of options.projections) {
+      if (names.has(projection.name)) throw new Error(`Two projections are named ${projection.name}`);
+      names.add(projection.name);
+    }
+    this.workers = options.projections.map((projection) => new ProjectionWorker(projection, options));
+  }
+
+  /** Starts every subscription from its stored checkpoint and returns at once; projections catch up in the background. */
+  async start(): Promise<void> {
+    for (const worker of this.workers) worker.start();
+  }
+
+  /** Graceful: each in-flight batch finishes (and commits) before this resolves. */
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.stop()));
+  }
+
+  /** For /readyz and metrics: each projection's stored position against the head of the store. */
+  async status(): Promise<ProjectionStatus[]> {
+    const head = await this.options.store.headPosition();
+    const positions = await readCheckpoints(
+      this.options.db,
+      this.workers.map((worker) => worker.projection.name),
+    );
+    return this.workers.map((worker) => {
+      const position = positions.get(worker.projection.name) ?? null;
+      return {
+        name: worker.projection.name,
+        position,
+        caughtUp: comparePositions(position, head) >= 0,
+        running: worker.running,
+      };
+    });
+  }
+}
+
+class ProjectionWorker {
+  running = false;
+  private stopping = false;
+  private subscription: Subscription | null = null;
+  private loop: Promise<void> | null = null;
+  private interrupt: (() => void) | null = null;
+  private failures = 0;
+  private readonly log: Logger;
+  private readonly table: (name: string) => string;
+
+  constructor(
+    readonly projection: Projection,
+    private readonly options: ProjectionRunnerOptions,
+  ) {
+    this.log = options.log.child({ projection: projection.name });
+    this.table = tableMapper(projection);
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.interrupt?.();
+    await this.subscription?.stop();
+    await this.loop;
+    this.loop = null;
+  }
+
+  private async run(): Promise<void> {
+    const { store, db, batchSize = 500 } = this.options;
+    while (!this.stopping) {
+      try {
+        // Always from the stored checkpoint, never from memory: after an error, or when another runner or a
+        // replay moved it meanwhile, the database knows best.
+        const from = (await readCheckpoints(db, [this.projection.name])).get(this.projection.name) ?? null;
+        if (this.stopping) break;
+        const subscription = store.subscribe({
+          from,
+          batchSize,
+          onEvents: (events) => this.applyBatch(events),
+          onError: (error) => this.log.error({ err: error }, 'projection subscription failed'),
+        });
+        this.subscription = subscription;
+        this.running = true;
+        this.log.debug({ from: formatPosition(from) }, 'projection subscribed');
+        await Promise.race([subscription.done, new Promise<void>((resolve) => (this.interrupt = resolve))]);
+      } catch (error) {
+        this.log.error({ err: error }, 'projection could not subscribe');
+      }
+      this.running = false;
+      this.subscription = null;
+      if (this.stopping) break;
+      await this.backOff();
+    }
+  }
+
+  private async backOff(): Promise<void> {
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    const delay = Math.min(maxMs, initialMs * 2 ** this.failures) * (0.75 + Math.random() / 2);
+    this.failures += 1;
+    this.log.warn(
+      { delayMs: Math.round(delay), failures: this.failures },
+      'projection backing off before resubscribing',
+    );
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.interrupt = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async applyBatch(events: RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const applied = await this.options.db.transaction(async (trx) => {
+      const stored = await lockCheckpoint(trx, this.projection.name);
+      const fresh = events.filter((event) => comparePositions(event.position, stored) > 0);
+      if (fresh.length === 0) return null;
+      const handled = handledEvents(this.projection, fresh, this.log);
+      if (handled.length > 0) await this.projection.project(handled, { trx, table: this.table });
+      const position = fresh[fresh.length - 1]!.position;
+      await saveCheckpoint(trx, this.projection.name, position);
+      return { count: fresh.length, position };
+    });
+    this.failures = 0;
+    if (!applied) return;
+    announceCheckpoint(this.projection.name);
+    this.options.onBatch?.(this.projection.name, applied.count, applied.position);
+  }
+}
+
+/**
+ * Locks the projection's checkpoint row for the rest of the transaction (creating it at the start when missing)
+ * and returns the stored position. Every writer of a projection's tables goes through this lock first.
+ */
+export async function lockCheckpoint(trx: Knex.Transaction, name: string): Promise<GlobalPosition | null> {
+  const select = () =>
+    trx(CHECKPOINTS)
+      .select('name', 'commit_position', 'prepare_position')
+      .where({ name })
+      .forUpdate()
+      .first() as Promise<CheckpointRow | undefined>;
+  let row = await select();
+  if (!row) {
+    // First batch ever: create the row to lock. A concurrent creator wins harmlessly (on conflict do nothing).
+    await trx(CHECKPOINTS).insert({ name }).onConflict('name').ignore();
+    row = await select();
+  }
+  return checkpointPosition(row);
+}
+
+export async function saveCheckpoint(trx: Knex.Transaction, name: string, position: GlobalPosition): Promise<void> {
+  await trx(CHECKPOINTS).where({ name }).update({
+    commit_position: position.commit.toString(),
+    prepare_position: position.prepare.toString(),
+    updated_at: trx.fn.now(),
+  });
+}
+
+const handledTypes = new WeakMap<Projection, ReadonlySet<string>>();
+
+/**
+ * The events of the batch the projection handles, with their data parsed by the event's schema (so defaults
+ * added to a schema later reach old events). An unknown type or invalid data is skipped with a warning rather
+ * than crashing: one bad event must not stop a read model forever, and the audit log still shows it.
+ */
+export function handledEvents(projection: Projection, events: readonly RecordedEvent[], log: Logger): RecordedEvent[] {
+  let handles = handledTypes.get(projection);
+  if (!handles) {
+    handles = new Set(projection.handles);
+    handledTypes.set(projection, handles);
+  }
+  const handled: RecordedEvent[] = [];
+  for (const event of events) {
+    if (!handles.has(event.type)) continue;
+    let data: Record<string, unknown>;
+    try {
+      data = validateEventData(event.type, event.data);
+    } catch (error) {
+      log.warn(
+        {
+          projection: projection.name,
+          type: event.type,
+          position: formatPosition(event.position),
+          eventId: event.id,
+          streamId: event.streamId,
+          reason: error instanceof Error ? error.message : String(error),
+        },
+        'projection skipped an event: unknown type or invalid data',
+      );
+      continue;
+    }
+    handled.push({ ...event, data });
+  }
+  return handled;
+}

@@ -1,0 +1,115 @@
+import { describe, it } from 'vitest';
+import type { AccountEvent } from '../../src/domain/account.ts';
+import * as account from '../../src/domain/account.ts';
+import type { WeeklyWindow } from '../../src/domain/account-settings.ts';
+import { deciderSpec } from '../support/decider.ts';
+
+const { given } = deciderSpec(account);
+const accountId = 'acme';
+const created: AccountEvent = { type: 'AccountCreated', data: { accountId, name: 'Acme', defaultTimeZone: 'UTC' } };
+const senderAdded: AccountEvent = {
+  type: 'SenderAdded',
+  data: { accountId, senderId: 's1', channel: 'sms', address: '+14155550100', label: 'Main', rate: 1 },
+};
+const addSender = {
+  type: 'AddSender',
+  accountId,
+  senderId: 's1',
+  channel: 'sms',
+  address: '+14155550100',
+  label: 'Main',
+  rate: 1,
+} as const;
+const allDay = { start: '08:00', end: '21:00' };
+const week = (overrides: Partial<WeeklyWindow> = {}): WeeklyWindow => ({
+  monday: allDay,
+  tuesday: allDay,
+  wednesday: allDay,
+  thursday: allDay,
+  friday: allDay,
+  saturday: null,
+  sunday: null,
+  ...overrides,
+});
+
+describe('account settings', () => {
+  it('adds a sender once per channel and address', () => {
+    given([created]).when(addSender).then([senderAdded]);
+    given([created, senderAdded])
+      .when({ ...addSender, senderId: 's2' })
+      .thenThrows('SENDER_EXISTS');
+    given([created, senderAdded])
+      .when({ ...addSender, senderId: 's2', channel: 'whatsapp' })
+      .then([{ type: 'SenderAdded', data: { ...senderAdded.data, senderId: 's2', channel: 'whatsapp' } as never }]);
+    given([]).when(addSender).thenThrows('ACCOUNT_NOT_FOUND');
+  });
+
+  it('validates rates: 0 means no limit, negative is refused', () => {
+    given([created])
+      .when({ ...addSender, rate: 0 })
+      .then([{ type: 'SenderAdded', data: { ...senderAdded.data, rate: 0 } as never }]);
+    given([created])
+      .when({ ...addSender, rate: -1 })
+      .thenThrows('INVALID_RATE');
+    given([created])
+      .when({ type: 'SetSendRate', accountId, channel: 'sms', rate: Number.NaN })
+      .thenThrows('INVALID_RATE');
+  });
+
+  it('changes and removes senders that exist', () => {
+    given([created, senderAdded])
+      .when({ type: 'SetSenderRate', accountId, senderId: 's1', rate: 3 })
+      .then([{ type: 'SenderRateSet', data: { accountId, senderId: 's1', rate: 3 } }]);
+    given([created, senderAdded]).when({ type: 'SetSenderRate', accountId, senderId: 's1', rate: 1 }).then([]);
+    given([created]).when({ type: 'RemoveSender', accountId, senderId: 's1' }).thenThrows('SENDER_NOT_FOUND');
+    given([created, senderAdded])
+      .when({ type: 'RemoveSender', accountId, senderId: 's1' })
+      .then([{ type: 'SenderRemoved', data: { accountId, senderId: 's1' } }]);
+  });
+
+  it('sets the account send rate per channel, once per change', () => {
+    const set: AccountEvent = { type: 'SendRateSet', data: { accountId, channel: 'sms', rate: 20 } };
+    given([created]).when({ type: 'SetSendRate', accountId, channel: 'sms', rate: 20 }).then([set]);
+    given([created, set]).when({ type: 'SetSendRate', accountId, channel: 'sms', rate: 20 }).then([]);
+  });
+
+  it('makes the first skill the default and refuses duplicate names', () => {
+    const first: AccountEvent = {
+      type: 'SkillAdded',
+      data: { accountId, skillId: 'k1', name: 'Sales', isDefault: true },
+    };
+    given([created])
+      .when({ type: 'AddSkill', accountId, skillId: 'k1', name: ' Sales ', isDefault: false })
+      .then([first]);
+    given([created, first])
+      .when({ type: 'AddSkill', accountId, skillId: 'k2', name: 'sales', isDefault: false })
+      .thenThrows('SKILL_EXISTS');
+    given([created, first])
+      .when({ type: 'AddSkill', accountId, skillId: 'k2', name: 'Support', isDefault: false })
+      .then([{ type: 'SkillAdded', data: { accountId, skillId: 'k2', name: 'Support', isDefault: false } }]);
+    given([created])
+      .when({ type: 'AddSkill', accountId, skillId: 'k1', name: '  ', isDefault: false })
+      .thenThrows('INVALID_SKILL');
+  });
+
+  it('sets receiving windows, refusing a window that ends before it starts', () => {
+    given([created])
+      .when({ type: 'SetReceivingWindow', accountId, channel: 'sms', window: week() })
+      .then([{ type: 'ReceivingWindowSet', data: { accountId, channel: 'sms', window: week() } }]);
+    given([created])
+      .when({
+        type: 'SetReceivingWindow',
+        accountId,
+        channel: 'sms',
+        window: week({ monday: { start: '21:00', end: '08:00' } }),
+      })
+      .thenThrows('INVALID_WINDOW');
+  });
+
+  it('sets the default time zone when it changes', () => {
+    given([created]).when({ type: 'SetDefaultTimeZone', accountId, timeZone: 'UTC' }).then([]);
+    given([created])
+      .when({ type: 'SetDefaultTimeZone', accountId, timeZone: 'Europe/Paris' })
+      .then([{ type: 'DefaultTimeZoneSet', data: { accountId, timeZone: 'Europe/Paris' } }]);
+  });
+});

