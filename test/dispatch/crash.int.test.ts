@@ -29,6 +29,13 @@ function startWorker(): ChildProcess {
   return child;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function sandboxCount(): Promise<number> {
+  const counted = await running.app.db('sandbox_messages').count('* as count');
+  return Number(counted[0]?.count ?? 0);
+}
+
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -59,10 +66,13 @@ describe('crash safety', () => {
     const progress: number[] = [];
     for (let kills = 0; kills < 12; kills++) {
       const worker = startWorker();
-      await new Promise((resolve) => setTimeout(resolve, 1500 + Math.random() * 1500));
+      // Kill only once this worker is sending (start-up time varies with the machine), at a random moment after.
+      const before = progress[progress.length - 1] ?? 0;
+      const deadline = Date.now() + 60_000;
+      while ((await sandboxCount()) === before && Date.now() < deadline) await sleep(20);
+      await sleep(Math.random() * 400);
       await kill(worker);
-      const counted = await running.app.db('sandbox_messages').count('* as count');
-      progress.push(Number(counted[0]?.count ?? 0));
+      progress.push(await sandboxCount());
     }
     const midCampaign = progress.filter((count, index) => count < 2000 && count > (progress[index - 1] ?? 0));
     expect(midCampaign.length, `sandbox counts after each kill: ${progress.join(', ')}`).toBeGreaterThanOrEqual(10);

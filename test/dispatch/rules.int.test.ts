@@ -96,7 +96,13 @@ describe('opt-out (F12)', () => {
 describe('off-hours (F13) with a fake clock', () => {
   let running: TestApp;
   let senderId: string;
-  let clock = new Date('2026-11-25T08:00:00Z'); // 22:00 in Honolulu
+  // 22:00 in Honolulu (UTC−10, no DST) tomorrow: the fake clock must be ahead of the real one, which stamps the
+  // queue when the campaign starts.
+  const tomorrow = new Date(
+    Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1),
+  );
+  const at = (hour: number, second = 0) => new Date(tomorrow.getTime() + hour * 3_600_000 + second * 1000);
+  let clock = at(8);
   beforeAll(async () => {
     running = await startTestApp({}, { worker: true, now: () => clock });
     senderId = (await readyAccount(running, { window: null })).senderId;
@@ -118,10 +124,10 @@ describe('off-hours (F13) with a fake clock', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(row?.status).toBe('deferred');
-    expect(row?.deferred_until?.toISOString()).toBe('2026-11-25T18:00:00.000Z');
+    expect(row?.deferred_until?.toISOString()).toBe(at(18).toISOString());
     expect(await running.app.db('sandbox_messages').where({ to: '+18085550123' })).toHaveLength(0);
 
-    clock = new Date('2026-11-25T18:00:01Z');
+    clock = at(18, 1);
     await waitForCampaign(running, created.campaignId, 'completed', 20_000);
     expect(await running.app.db('sandbox_messages').where({ to: '+18085550123' })).toHaveLength(1);
   });
