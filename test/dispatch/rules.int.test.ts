@@ -196,3 +196,52 @@ describe('provider faults', () => {
     expect(await messageCounts(running, first.campaignId)).not.toHaveProperty('queued');
   }, 90_000);
 });
+
+describe('provider timeouts', () => {
+  let running: TestApp;
+  let senderId: string;
+  const leaseMs = 2500;
+  beforeAll(async () => {
+    running = await startTestApp({ TWILIO_TIMEOUT_MS: '500', DISPATCH_LEASE_MS: String(leaseMs) }, { worker: true });
+    senderId = (await readyAccount(running)).senderId;
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it('reconciles a send whose answer timed out after the provider took it: sent once, never twice', async () => {
+    const numbers = Array.from({ length: 10 }, (_, index) => `+1415204${String(index).padStart(4, '0')}`);
+    const slow = numbers.slice(0, 3);
+    // The sandbox takes these messages, but answers after 1.5 s, long after the client's 500 ms timeout.
+    await fetch(`${running.baseUrl}/sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ slowNumbers: Object.fromEntries(slow.map((phone) => [phone, 1500])) }),
+    });
+    const created = await sendCampaign(
+      running,
+      senderId,
+      numbers.map((phone) => ({ phone })),
+    );
+    await waitForCampaign(running, created.campaignId, 'completed', 60_000);
+
+    const outbound = await running.app.db('sandbox_messages').whereIn('to', numbers).select('to', 'sid');
+    expect(outbound.map((row) => row.to).sort()).toEqual([...numbers].sort());
+    const counts = await messageCounts(running, created.campaignId);
+    expect((counts.sent ?? 0) + (counts.delivered ?? 0)).toBe(10);
+    // The slow ones were recorded by reconciliation after the lease, not by the (lost) answer.
+    for (const row of outbound.filter((sent) => slow.includes(sent.to))) {
+      const tracked = await running.app
+        .db('campaign_messages')
+        .where({ account_id: 'default', provider_message_id: row.sid })
+        .first('message_id');
+      const events = await running.app.store.read(`message-${tracked.message_id}`);
+      const types = events.map((event) => event.type);
+      expect(types.slice(0, 3)).toEqual(['MessageQueued', 'MessageSendStarted', 'MessageSent']);
+      const started = events[1]!.data as { startedAt: string };
+      const sent = events[2]!.data as { sentAt: string; providerMessageId: string };
+      expect(sent.providerMessageId).toBe(row.sid);
+      expect(Date.parse(sent.sentAt) - Date.parse(started.startedAt)).toBeGreaterThanOrEqual(leaseMs);
+    }
+  }, 90_000);
+});
