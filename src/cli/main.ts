@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { addSender, setSendRate } from '../app/account-settings.ts';
 import { addUser, createAccount } from '../app/accounts.ts';
+import { createApiClient } from '../app/api-clients.ts';
+import { serveSandbox } from '../channels/sandbox/standalone.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { ROLES, type Role } from '../domain/account.ts';
+import { API_SCOPES } from '../domain/account-settings.ts';
 import { DomainError } from '../domain/decider.ts';
 import { createLogger } from '../infra/logger.ts';
 import { findProjection, projections } from '../projections/index.ts';
@@ -21,6 +24,10 @@ Commands:
   sender add --account <id> --channel sms|whatsapp --address <E.164> [--rate <msg/s, 0 = no limit>] [--label <l>]
                                             (default rate 1 msg/s, a long code's)
   account set-send-rate --account <id> --channel sms|whatsapp|inapp --rate <msg/s, 0 = no limit>
+  api-client create --account <id> --scopes <${API_SCOPES.join(',')}> [--name <name>]
+                                            (prints {clientId, clientSecret}; the secret is shown only here)
+  sandbox [--port <n>]                      serve the Twilio sandbox as its own process (default port 3001);
+                                            point the app at it with TWILIO_SANDBOX_URL=http://host:port/sandbox/twilio
 
 The CLI uses the same store as the app: DATABASE_URL when set, else the embedded Postgres that a running
 'npm start' left its details for under ./.data/, else it starts the embedded Postgres itself.`;
@@ -43,6 +50,38 @@ function parseRate(text: string): number {
   return rate;
 }
 
+function parseScopes(text: string): string[] {
+  const scopes = [
+    ...new Set(
+      text
+        .split(',')
+        .map((scope) => scope.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const unknown = scopes.filter((scope) => !(API_SCOPES as readonly string[]).includes(scope));
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw new UsageError(
+      `--scopes must be a comma-separated list of ${API_SCOPES.join(', ')}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`,
+    );
+  }
+  return scopes;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535) throw new UsageError('--port must be a port number (0 picks a free one)');
+  return port;
+}
+
+/** Resolves on SIGINT or SIGTERM: how a long-running command (the sandbox) is stopped. */
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -60,6 +99,8 @@ async function run(argv: string[]): Promise<number> {
       address: { type: 'string' },
       rate: { type: 'string' },
       label: { type: 'string' },
+      scopes: { type: 'string' },
+      port: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,13 +109,17 @@ async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 2;
   }
-  const known = ['migrate', 'replay', 'account', 'user', 'sender'];
+  const known = ['migrate', 'replay', 'account', 'user', 'sender', 'api-client', 'sandbox'];
   if (!known.includes(command)) throw new UsageError(`unknown command: ${command}`);
   if (command === 'account' && sub !== 'create' && sub !== 'set-send-rate') {
     throw new UsageError('did you mean: account create, or account set-send-rate');
   }
   if (command === 'user' && sub !== 'add') throw new UsageError('did you mean: user add');
   if (command === 'sender' && sub !== 'add') throw new UsageError('did you mean: sender add');
+  if (command === 'api-client' && sub !== 'create') throw new UsageError('did you mean: api-client create');
+  if (command === 'sandbox' && sub) throw new UsageError(`unexpected argument: ${sub}`);
+  const scopes = command === 'api-client' ? parseScopes(option(values, 'scopes')) : [];
+  const port = values.port === undefined ? 3001 : parsePort(values.port);
   const rate = values.rate === undefined ? undefined : parseRate(values.rate);
   if (command === 'account' && sub === 'set-send-rate' && rate === undefined)
     throw new UsageError('--rate is required');
@@ -139,6 +184,26 @@ async function run(argv: string[]): Promise<number> {
           CLI_ACTOR,
         );
         console.log(JSON.stringify({ accountId }));
+        return 0;
+      }
+      case 'api-client': {
+        const accountId = option(values, 'account');
+        const created = await createApiClient(
+          app,
+          { accountId, name: values.name?.trim() || `CLI client ${new Date().toISOString().slice(0, 10)}`, scopes },
+          CLI_ACTOR,
+        );
+        console.log(JSON.stringify({ clientId: created.clientId, clientSecret: created.clientSecret }));
+        return 0;
+      }
+      case 'sandbox': {
+        if (config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN) {
+          throw new UsageError('TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are set: the sandbox serves only without them');
+        }
+        const sandbox = await serveSandbox({ config, db: app.db, log, port });
+        console.log(`Twilio sandbox on ${sandbox.url}/sandbox (REST base ${sandbox.url}/sandbox/twilio)`);
+        await untilStopped();
+        await sandbox.close();
         return 0;
       }
       case 'user': {

@@ -3,7 +3,7 @@ import { assertNever, DomainError, type EventsOf } from './decider.ts';
 
 /**
  * A campaign (`campaign-{id}`): Draft → Scheduled or Queued → In Progress → Completed; Scheduled, Queued or In
- * Progress → Cancelled; any state → Failed. Recipients arrive in batches of at most 1,000 per event, each with
+ * Progress → Cancelled; any unfinished state → Failed. Recipients arrive in batches of at most 1,000 per event, each with
  * its number and variables sealed under the consumer's key.
  */
 
@@ -208,6 +208,7 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
     case 'Fail':
       requireCampaign(state, accountId);
       if (state.status === 'failed') return [];
+      if (state.status === 'completed' || state.status === 'cancelled') illegal('CAMPAIGN_FINISHED', state, 'fail');
       return [{ type: 'CampaignFailed', data: { accountId, campaignId, reason: command.reason } }];
     default:
       return assertNever(command);

@@ -128,6 +128,8 @@ export function backoffMs(attempt: number): number {
 
 const waiting = (status: MessageStatus) => status === 'queued' || status === 'deferred' || status === 'retrying';
 const DELIVERY_ORDER: MessageStatus[] = ['sent', 'delivered', 'read', 'responded'];
+/** Provider statuses that mean the provider accepted the message. */
+const PROGRESS_STATUSES = ['sent', 'delivered', 'read', 'undelivered', 'failed'];
 
 export const decide = (command: MessageCommand, state: Message): MessageEvent[] => {
   const { accountId, campaignId, messageId } = command;
@@ -199,6 +201,14 @@ export const decide = (command: MessageCommand, state: Message): MessageEvent[] 
     case 'RecordStatus': {
       const at = command.now;
       const providerMessageId = command.providerMessageId;
+      // A callback can overtake the dispatcher's own record of the send (or a reconciler's retry decision): it
+      // proves the provider took the message, so the send is recorded first and the status then applies.
+      if ((state.status === 'sending' || state.status === 'retrying') && PROGRESS_STATUSES.includes(command.status)) {
+        const sent: MessageEvent = { type: 'MessageSent', data: { ...idsOf, providerMessageId, sentAt: at } };
+        return [sent, ...decide(command, evolve(state, sent))];
+      }
+      // A callback about another provider message (a stale or forged sid) changes nothing.
+      if (state.providerMessageId && state.providerMessageId !== providerMessageId) return [];
       const rank = DELIVERY_ORDER.indexOf(state.status);
       if (command.status === 'delivered' && rank === 0)
         return [{ type: 'MessageDelivered', data: { ...idsOf, providerMessageId, at } }];

@@ -109,6 +109,37 @@ describe('npm start with nothing installed', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--role must be one of');
 
+    // An API client made on the command line gets a token from the running app; bad scopes are refused.
+    const client = await cli(['api-client', 'create', '--account', 'default', '--scopes', 'campaigns:read']);
+    expect(client.code, client.stderr).toBe(0);
+    const { clientId, clientSecret } = JSON.parse(client.stdout) as { clientId: string; clientSecret: string };
+    let token = await fetch(`${baseUrl}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+    });
+    for (let i = 0; i < 40 && token.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      token = await fetch(`${baseUrl}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_secret: clientSecret,
+        }),
+      });
+    }
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { token_type: string }).token_type).toBe('Bearer');
+    const badScopes = await cli(['api-client', 'create', '--account', 'default', '--scopes', 'campaigns:read,root']);
+    expect(badScopes.code).toBe(2);
+    expect(badScopes.stderr).toContain('unknown: root');
+
+    // The projections the CLI replays while the app runs are rebuilt and swapped in.
+    const replayed = await cli(['replay', 'users']);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toMatch(/Replayed users: \d+ events/);
+    expect((await admin.get('/users')).html).toContain('cam@example.com');
+
     expect(await stop(first.child)).toBe(0);
     expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(false);
 

@@ -1,0 +1,90 @@
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import helmet from 'helmet';
+import type { Config } from '../../config.ts';
+import { ROLE_LABELS } from '../../domain/account.ts';
+import { errorHandler, notFound } from '../../http/errors.ts';
+import type { Db } from '../../infra/db.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { sandboxPage } from './page.ts';
+import { TwilioSandbox } from './rest.ts';
+import { sandboxCredentials } from './store.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface StandaloneSandbox {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `outbound sandbox`: the Twilio sandbox as its own process, on the app's database (its tables and its kept
+ * credentials), so that the app reaches it through TWILIO_SANDBOX_URL exactly as it would reach Twilio. Consumer
+ * replies go to the app's inbound webhook at PUBLIC_URL, or at the app's default address.
+ */
+export async function serveSandbox(deps: {
+  config: Config;
+  db: Db;
+  log: Logger;
+  port: number;
+  host?: string;
+}): Promise<StandaloneSandbox> {
+  const credentials = () =>
+    sandboxCredentials(deps.db, {
+      accountSid: deps.config.TWILIO_SANDBOX_ACCOUNT_SID,
+      authToken: deps.config.TWILIO_SANDBOX_AUTH_TOKEN,
+    });
+  const sandbox = new TwilioSandbox({
+    db: deps.db,
+    log: deps.log,
+    credentials,
+    publicUrl: deps.config.PUBLIC_URL ?? `http://127.0.0.1:${deps.config.PORT}`,
+  });
+  const server = express();
+  server.disable('x-powered-by');
+  server.set('view engine', 'ejs');
+  server.set('views', path.join(root, 'views'));
+  server.use(
+    helmet({
+      contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'script-src': ["'self'"] } },
+    }),
+  );
+  server.use('/static/vendor/htmx.min.js', express.static(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
+  server.use(
+    '/static/vendor/pico.min.css',
+    express.static(path.join(root, 'node_modules/@picocss/pico/css/pico.min.css')),
+  );
+  server.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
+  server.use(express.urlencoded({ extended: false, limit: '1mb' }));
+  server.use(express.json({ limit: '1mb' }));
+  server.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
+  server.get('/', (_req, res) => res.redirect('/sandbox'));
+  server.use('/sandbox', sandbox.router());
+  server.use((req, res, next) => {
+    res.locals.user = null;
+    res.locals.csrfToken = '';
+    res.locals.currentPath = req.path;
+    res.locals.roleLabels = ROLE_LABELS;
+    next();
+  });
+  server.use(sandboxPage({ db: deps.db, credentials }));
+  server.use(notFound);
+  server.use(errorHandler(deps.log));
+
+  const listening: Server = await new Promise((resolve, reject) => {
+    const started = server.listen(deps.port, deps.host ?? '0.0.0.0', () => resolve(started));
+    started.once('error', reject);
+  });
+  const address = listening.address();
+  const port = typeof address === 'object' && address ? address.port : deps.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      sandbox.stop();
+      listening.closeAllConnections();
+      await new Promise<void>((resolve) => listening.close(() => resolve()));
+    },
+  };
+}

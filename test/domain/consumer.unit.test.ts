@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { ConsumerCommand, ConsumerEvent } from '../../src/domain/consumer.ts';
+import * as consumer from '../../src/domain/consumer.ts';
+import { deciderSpec } from '../support/decider.ts';
+
+const { given } = deciderSpec(consumer);
+const accountId = 'acme';
+const consumerRef = 'ref-1';
+
+const optOut: ConsumerCommand = {
+  type: 'OptOut',
+  accountId,
+  consumerRef,
+  keyword: 'STOP',
+  channel: 'sms',
+  via: 'keyword',
+};
+const optIn: ConsumerCommand = {
+  type: 'OptIn',
+  accountId,
+  consumerRef,
+  keyword: 'START',
+  channel: 'sms',
+  via: 'keyword',
+};
+const optedOut: ConsumerEvent = {
+  type: 'ConsumerOptedOut',
+  data: { accountId, consumerRef, keyword: 'STOP', channel: 'sms', via: 'keyword' },
+};
+const optedIn: ConsumerEvent = {
+  type: 'ConsumerOptedIn',
+  data: { accountId, consumerRef, keyword: 'START', channel: 'sms', via: 'keyword' },
+};
+const erased: ConsumerEvent = { type: 'ConsumerErased', data: { accountId, consumerRef, requestedBy: 'u-admin' } };
+
+describe('consumer decider', () => {
+  describe('OptOut', () => {
+    it('opts out a consumer never seen before', () => {
+      given([]).when(optOut).then([optedOut]);
+    });
+
+    it('records how the opt-out arrived', () => {
+      given([])
+        .when({ ...optOut, keyword: null, via: 'provider-21610' })
+        .then([
+          {
+            type: 'ConsumerOptedOut',
+            data: { accountId, consumerRef, keyword: null, channel: 'sms', via: 'provider-21610' },
+          },
+        ]);
+      given([])
+        .when({ ...optOut, keyword: null, via: 'api' })
+        .then([
+          { type: 'ConsumerOptedOut', data: { accountId, consumerRef, keyword: null, channel: 'sms', via: 'api' } },
+        ]);
+    });
+
+    it('opting out an opted-out consumer decides nothing', () => {
+      given([optedOut])
+        .when({ ...optOut, keyword: 'QUIT' })
+        .then([]);
+    });
+
+    it('opts out again after an opt-in', () => {
+      given([optedOut, optedIn]).when(optOut).then([optedOut]);
+    });
+
+    it('refuses an erased consumer with CONSUMER_ERASED', () => {
+      given([erased]).when(optOut).thenThrows('CONSUMER_ERASED');
+      given([optedOut, optedIn, erased]).when(optOut).thenThrows('CONSUMER_ERASED');
+    });
+  });
+
+  describe('OptIn', () => {
+    it('opts an opted-out consumer back in', () => {
+      given([optedOut]).when(optIn).then([optedIn]);
+    });
+
+    it('opting in a consumer who never opted out decides nothing', () => {
+      given([]).when(optIn).then([]);
+    });
+
+    it('opting in an opted-in consumer decides nothing', () => {
+      given([optedOut, optedIn]).when(optIn).then([]);
+    });
+
+    it('refuses an erased consumer with CONSUMER_ERASED', () => {
+      given([erased]).when(optIn).thenThrows('CONSUMER_ERASED');
+      given([optedOut, erased]).when(optIn).thenThrows('CONSUMER_ERASED');
+    });
+  });
+
+  it('names the stream after the account and the consumer', () => {
+    expect(consumer.consumerStream('acme', 'ref-1')).toBe('consumer-acme.ref-1');
+  });
+});
+
+describe('classifyKeyword', () => {
+  const cases = [
+    ...['STOP', 'UNSUBSCRIBE', 'END', 'QUIT', 'STOPALL', 'REVOKE', 'OPTOUT', 'CANCEL'].map((word) => ({
+      word,
+      kind: 'opt-out',
+    })),
+    ...['START', 'YES', 'UNSTOP'].map((word) => ({ word, kind: 'opt-in' })),
+    ...['HELP', 'INFO'].map((word) => ({ word, kind: 'help' })),
+  ] as const;
+
+  it.each(cases)('$word is $kind', ({ word, kind }) => {
+    expect(consumer.classifyKeyword(word)).toBe(kind);
+  });
+
+  it.each(cases)('$word is $kind in any case', ({ word, kind }) => {
+    const mixed = [...word].map((letter, i) => (i % 2 === 0 ? letter.toLowerCase() : letter)).join('');
+    expect(consumer.classifyKeyword(word.toLowerCase())).toBe(kind);
+    expect(consumer.classifyKeyword(mixed)).toBe(kind);
+  });
+
+  it.each(cases)('$word is $kind with whitespace around it', ({ word, kind }) => {
+    expect(consumer.classifyKeyword(`  ${word}  `)).toBe(kind);
+    expect(consumer.classifyKeyword(`\t${word.toLowerCase()}\r\n`)).toBe(kind);
+  });
+
+  it.each(['Please stop', 'stop please', 'STOP.', 'S TOP', 'STOPP', 'HELP ME', 'yes!', 'OPT OUT', 'hello', '', '   '])(
+    '%j is not a keyword',
+    (body) => {
+      expect(consumer.classifyKeyword(body)).toBeNull();
+    },
+  );
+});
