@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as account from '../domain/account.ts';
+import type { WeeklyWindow } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
 import { DEFAULT_OPT_OUT_TEXT, normalizePhone, renderSms, SMS_MAX_LENGTH, smsLength } from '../domain/sms.ts';
@@ -35,6 +36,8 @@ export interface NewSmsCampaign {
   /** Publish at once (or at `sendAt`); otherwise it stays a draft. */
   publish: boolean;
   sendAt?: Date;
+  /** A receiving window for this campaign only, instead of the account's. */
+  window?: WeeklyWindow;
   now?: Date;
 }
 
@@ -135,6 +138,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
         source: input.source,
         handoffId: input.handoffId ?? null,
         consent: input.consent,
+        ...(input.window ? { window: input.window } : {}),
       },
       context,
     )

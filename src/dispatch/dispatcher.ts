@@ -213,7 +213,7 @@ export class Dispatcher {
     const zones = await this.zonesOf(recipient.phone);
     const window = nextOpening({
       zones,
-      window: accountState.settings.windows.sms ?? DEFAULT_SMS_WINDOW,
+      window: draft.window ?? accountState.settings.windows.sms ?? DEFAULT_SMS_WINDOW,
       now,
       defaultZone: accountState.settings.defaultTimeZone,
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { weeklyWindowSchema } from './account-settings.ts';
 import { assertNever, DomainError, type EventsOf } from './decider.ts';
 
 /**
@@ -45,6 +46,8 @@ export const CampaignEvents = {
     source: z.enum(['web', 'api']),
     handoffId: z.string().nullable(),
     consent: z.boolean(),
+    /** The campaign's own receiving window (the API's schedulingWindows); the account's when absent. */
+    window: weeklyWindowSchema.optional(),
   }),
   RecipientsAdded: z.object({
     accountId: z.string(),

@@ -4,6 +4,7 @@ import type { AppContext } from '../../app/context.ts';
 import { TokenService } from '../../auth/tokens.ts';
 import { oauthRoutes } from '../oauth.ts';
 import { requireScope } from './auth.ts';
+import { campaignApiRoutes } from './campaigns.ts';
 import { requestTrace, sendApiError } from './errors.ts';
 import { handoffApiRoutes } from './handoffs.ts';
 import { idempotency } from './idempotency.ts';
@@ -50,6 +51,7 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   account.use(apiRateLimit(app.db, 'outbound', app.config.API_RATE_LIMIT_TPS));
   account.use(idempotency(app.db));
   handoffApiRoutes(app, account, registry, guards);
+  campaignApiRoutes(app, account, registry, guards);
   router.use(API_PREFIX, account);
 
   router.get('/api/docs/openapi.json', (_req, res) => {

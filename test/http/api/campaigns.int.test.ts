@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addSkill } from '../../../src/app/account-settings.ts';
+import { createAccount } from '../../../src/app/accounts.ts';
+import { createApiClient } from '../../../src/app/api-clients.ts';
+import { API_SCOPES } from '../../../src/domain/account-settings.ts';
+import { waitForProjection } from '../../../src/projections/wait.ts';
+import { phone, readyAccount, SYSTEM } from '../../dispatch/support.ts';
+import { startTestApp, type TestApp } from '../../support/app.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
+const json = (response: Response): Promise<any> => response.json();
+
+let running: TestApp;
+let base: string;
+let accessToken: string;
+let templateId: string;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function api(path: string, init: RequestInit = {}, tokenOverride?: string) {
+  return fetch(`${base}${path}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${tokenOverride ?? accessToken}`,
+      'content-type': 'application/json',
+      ...(init.headers ?? {}),
+    },
+  });
+}
+
+async function tokenFor(clientId: string, clientSecret: string): Promise<string> {
+  const response = await fetch(`${running.baseUrl}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+  });
+  expect(response.status).toBe(200);
+  return (await json(response)).access_token;
+}
+
+const campaignBody = (consumers: unknown[], extra: Record<string, unknown> = {}) => ({
+  campaignName: 'Order ready',
+  skill: 'Sales',
+  templateId,
+  outboundNumber: '14155550100',
+  consent: true,
+  consumers,
+  ...extra,
+});
+
+/** LivePerson's form: digits with the country code and no `+`. */
+const lpDigits = (index: number) => phone(index).slice(1);
+
+beforeAll(async () => {
+  running = await startTestApp({ API_RATE_LIMIT_TPS: '1000' }, { worker: true });
+  base = `${running.baseUrl}/api/v2/account/default`;
+  await readyAccount(running);
+  await addSkill(running.app, { accountId: 'default', name: 'Sales' }, SYSTEM);
+  const client = await createApiClient(
+    running.app,
+    { accountId: 'default', name: 'it', scopes: [...API_SCOPES] },
+    SYSTEM,
+  );
+  await waitForProjection(running.app.db, 'api-clients', client.position!, { timeoutMs: 5000 });
+  // From here on, the client uses only HTTP.
+  accessToken = await tokenFor(client.clientId, client.clientSecret);
+  const handoff = await api('/handoffs', {
+    method: 'POST',
+    body: JSON.stringify({
+      name: 'Order ready',
+      skill: 'Sales',
+      lookbackPeriodDay: 7,
+      channels: [
+        {
+          type: 'sms-twilio',
+          outboundnumber: '+14155550100',
+          messageComponents: [{ type: 'body', content: 'Hi ${{1}}, order ${{2}} is ready.', variables: ['1', '2'] }],
+        },
+      ],
+    }),
+  });
+  expect(handoff.status).toBe(201);
+  templateId = (await json(handoff)).id;
+});
+afterAll(async () => {
+  await running?.close();
+});
+
+describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
+  it('takes 1,000 consumers through a handoff, splits accepted from failed with LivePerson codes, and sends', async () => {
+    const consumers: unknown[] = Array.from({ length: 990 }, (_, index) => ({
+      consumerContent: { sms: lpDigits(index) },
+      variables: { 1: `N${index}`, 2: `#${index}` },
+    }));
+    // The legacy form, and E.164 with its `+`.
+    consumers.push({
+      consumerCountryCode: '1',
+      consumerPhoneNumber: lpDigits(990).slice(1),
+      variables: { 1: 'L', 2: '#L' },
+    });
+    consumers.push({ consumerContent: { sms: phone(991) }, variables: { 1: 'P', 2: '#P' } });
+    // Eight bad ones, each with its own code.
+    consumers.push({ consumerContent: { sms: '12' }, variables: { 1: 'x', 2: 'y' } }); // 992
+    consumers.push({ consumerContent: { sms: lpDigits(3) }, variables: { 1: 'dup', 2: 'dup' } }); // 993
+    consumers.push({ consumerContent: { wa: '14155550000' }, variables: { 1: 'x', 2: 'y' } }); // 994
+    consumers.push({ consumerContent: { sms: lpDigits(995) } }); // 995
+    consumers.push({ consumerContent: { sms: lpDigits(996) }, variables: { 1: 'x' } }); // 996
+    consumers.push({ consumerContent: { sms: lpDigits(997) }, variables: { 1: 'x', 2: 'y', 3: 'z' } }); // 997
+    consumers.push({ consumerContent: { sms: lpDigits(998) }, variables: { 1: 'x', 2: 7 } }); // 998
+    consumers.push('not an object'); // 999
+    expect(consumers).toHaveLength(1000);
+
+    const response = await api('/campaign', { method: 'POST', body: JSON.stringify(campaignBody(consumers)) });
+    expect(response.status).toBe(201);
+    const created = await json(response);
+    expect(created.proactiveCampaignId).toMatch(/^[0-9a-f]{32}$/);
+    expect(created.requestTraceId).toBe(response.headers.get('x-request-id'));
+    expect(created.acceptedConsumers).toHaveLength(992);
+    expect(created.acceptedConsumers[0]).toEqual({
+      id: expect.any(String),
+      phoneNumber: phone(0),
+      consumerContent: { sms: phone(0) },
+    });
+    expect(created.acceptedConsumers[990].phoneNumber).toBe(phone(990));
+    expect(created.acceptedConsumers[991].phoneNumber).toBe(phone(991));
+    expect(created.failedConsumers.map((failed: { errorMessage: string }) => failed.errorMessage)).toEqual([
+      'INVALID_NUMBER',
+      'DUPLICATE_NUMBER',
+      'MISSING_CONSUMER_INFORMATION=SMS',
+      'INSUFFICIENT_VARIABLES',
+      'MISSING_VARIABLE=2',
+      'TOO_MANY_VARIABLES',
+      'VARIABLE_NOT_STRING=2',
+      'MISSING_CONSUMER_INFORMATION=SMS',
+    ]);
+    expect(created.failedConsumers[0]).toMatchObject({ phone: '12', variables: { 1: 'x', 2: 'y' } });
+
+    const campaignId = created.proactiveCampaignId;
+    let status: { status: string; counts: Record<string, number> } = { status: '', counts: {} };
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(250)) {
+      status = await json(await api(`/campaign/${campaignId}`));
+      if (status.status === 'FINISHED') break;
+    }
+    expect(status.status).toBe('FINISHED');
+    expect((status.counts.SENT ?? 0) + (status.counts.DELIVERED ?? 0)).toBe(992);
+
+    const sandbox = await running.app
+      .db('sandbox_messages')
+      .where({ to: phone(990) })
+      .first('body');
+    expect(sandbox.body).toBe('Hi L, order #L is ready.\nTo stop receiving messages, reply STOP.');
+
+    // Per-recipient status, paged, with the ids given at creation.
+    const first = await json(await api(`/campaign/${campaignId}/conversations?limit=500`));
+    expect(first.campaignStatus).toBe('FINISHED');
+    expect(first.conversations).toHaveLength(500);
+    expect(first.page).toEqual({ count: 500, currentOffset: 0, nextOffset: 500 });
+    const second = await json(await api(`/campaign/${campaignId}/conversations?limit=500&offset=500`));
+    expect(second.page).toEqual({ count: 492, currentOffset: 500, nextOffset: null });
+    const ids = [...first.conversations, ...second.conversations].map((conversation) => conversation.id);
+    expect(ids).toEqual(created.acceptedConsumers.map((consumer: { id: string }) => consumer.id));
+    for (const conversation of [...first.conversations, ...second.conversations]) {
+      expect(['SENT', 'DELIVERED']).toContain(conversation.status);
+      expect(conversation.errorMessage).toBeNull();
+    }
+  }, 120_000);
+
+  it('answers a missing field in LivePerson’s words, and refuses bad fields naming them, creating nothing', async () => {
+    const before = await running.app.store.headPosition();
+    const { campaignName: _omitted, ...withoutName } = campaignBody([{ consumerContent: { sms: lpDigits(1) } }]);
+    const missing = await api('/campaign', { method: 'POST', body: JSON.stringify(withoutName) });
+    expect(missing.status).toBe(400);
+    expect(await json(missing)).toMatchObject({
+      code: 'FIELDS_MISSING',
+      message: 'Fields missing in request: campaignName',
+      requestTraceId: expect.any(String),
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ consent: false }, 'consent'],
+      [{ templateId: 'nope' }, 'templateId'],
+      [{ skill: 'Nobody' }, 'skill'],
+      [{ outboundNumber: '19995550100' }, 'outboundNumber'],
+      [{ campaignName: 'x'.repeat(256) }, 'campaignName'],
+      [{ sendAt: '2001-01-01T00:00:00Z' }, 'sendAt'],
+      [
+        { schedulingWindows: [{ day: 'FUNDAY', startTime: { hour: 8, minute: 0 }, endTime: { hour: 9, minute: 0 } }] },
+        'schedulingWindows.0.day',
+      ],
+      [
+        { schedulingWindows: [{ day: 'MONDAY', startTime: { hour: 9, minute: 0 }, endTime: { hour: 8, minute: 0 } }] },
+        'schedulingWindows.0',
+      ],
+      [{ consumers: Array.from({ length: 1001 }, () => ({})) }, 'consumers'],
+    ];
+    for (const [override, field] of cases) {
+      const response = await api('/campaign', {
+        method: 'POST',
+        body: JSON.stringify({ ...campaignBody([{ consumerContent: { sms: lpDigits(1) } }]), ...override }),
+      });
+      expect(response.status, JSON.stringify(override)).toBe(400);
+      expect((await json(response)).field, JSON.stringify(override)).toBe(field);
+    }
+    expect(await running.app.store.headPosition()).toEqual(before);
+  });
+
+  it('schedules with sendAt and a per-campaign window, and cancels', async () => {
+    const sendAt = new Date(Date.now() + 3_600_000).toISOString();
+    const response = await api('/campaign', {
+      method: 'POST',
+      body: JSON.stringify(
+        campaignBody([{ consumerContent: { sms: lpDigits(5000) }, variables: { 1: 'a', 2: 'b' } }], {
+          sendAt,
+          schedulingWindows: [{ day: 'MONDAY', startTime: { hour: 9, minute: 30 }, endTime: { hour: 17, minute: 0 } }],
+        }),
+      ),
+    });
+    expect(response.status).toBe(201);
+    const { proactiveCampaignId } = await json(response);
+    const status = await json(await api(`/campaign/${proactiveCampaignId}`));
+    expect(status).toMatchObject({ status: 'SCHEDULED', sendAt });
+    const events = await running.app.store.read(`campaign-${proactiveCampaignId}`);
+    expect((events[0]!.data as { window: unknown }).window).toEqual({
+      monday: { start: '09:30', end: '17:00' },
+      tuesday: null,
+      wednesday: null,
+      thursday: null,
+      friday: null,
+      saturday: null,
+      sunday: null,
+    });
+
+    const cancelled = await api(`/campaign/${proactiveCampaignId}/cancel`, { method: 'POST' });
+    expect(cancelled.status).toBe(200);
+    expect(await json(cancelled)).toEqual({ proactiveCampaignId, status: 'CANCELLED' });
+    expect((await json(await api(`/campaign/${proactiveCampaignId}`))).status).toBe('CANCELLED');
+    const again = await api(`/campaign/${proactiveCampaignId}/cancel`, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect((await json(again)).code).toBe('CAMPAIGN_NOT_CANCELLABLE');
+    expect((await api('/campaign/doesnotexist/cancel', { method: 'POST' })).status).toBe(404);
+    expect((await api('/campaign/doesnotexist')).status).toBe(404);
+  });
+
+  it('keeps accounts apart: a token of account A on account B’s campaign paths gets 403', async () => {
+    await createAccount(running.app, { accountId: 'brand-b', name: 'Brand B', defaultTimeZone: 'UTC' }, SYSTEM);
+    const other = await createApiClient(
+      running.app,
+      { accountId: 'brand-b', name: 'b', scopes: [...API_SCOPES] },
+      SYSTEM,
+    );
+    await waitForProjection(running.app.db, 'api-clients', other.position!, { timeoutMs: 5000 });
+    const otherToken = await tokenFor(other.clientId, other.clientSecret);
+    const response = await api('/campaign', { method: 'POST', body: JSON.stringify(campaignBody([])) }, otherToken);
+    expect(response.status).toBe(403);
+    expect((await json(response)).code).toBeTruthy();
+    const list = await api('/campaign/anything', {}, otherToken);
+    expect(list.status).toBe(403);
+  });
+});
