@@ -8,6 +8,7 @@ import handoffs from './20261124_0006_handoffs.ts';
 import personalData from './20261124_0007_personal_data.ts';
 import twilioSandbox from './20261124_0008_twilio_sandbox.ts';
 import reactors from './20261124_0009_reactors.ts';
+import handoffNames from './20261126_0010_handoff_names.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   personalData,
   twilioSandbox,
   reactors,
+  handoffNames,
 ];

@@ -26,9 +26,9 @@ function parseConfig(input: unknown): handoff.HandoffConfig {
 
 /**
  * The checks that need the account: the SMS sender must be one of its SMS numbers, the skill one of its skills,
- * the SMS text must fit 140 characters with its opt-out line, and the name must be free.
+ * the SMS text must fit 140 characters with its opt-out line. (The name is reserved separately.)
  */
-async function checkAgainstAccount(deps: Deps, accountId: string, config: handoff.HandoffConfig, handoffId: string) {
+async function checkAgainstAccount(deps: Deps, accountId: string, config: handoff.HandoffConfig) {
   const state = foldStream(account, await deps.store.read(account.accountStream(accountId)));
   if (state.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.', 404);
   for (const [index, channel] of config.channels.entries()) {
@@ -60,26 +60,70 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
       throw new DomainError('UNKNOWN_SKILL', `${config.skill} is not a skill of this account.`, 400, 'skill');
     }
   }
-  const taken = await deps
-    .db('handoffs')
-    .where({ account_id: accountId })
-    .whereRaw('lower(name) = lower(?)', [config.name])
-    .whereNot({ handoff_id: handoffId })
-    .whereNull('archived_at')
-    .first('handoff_id');
-  if (taken) throw new DomainError('HANDOFF_NAME_TAKEN', `A handoff named ${config.name} already exists.`, 409, 'name');
+}
+
+const nameKey = (name: string) => name.trim().toLowerCase();
+
+/**
+ * Takes the name for this handoff (a primary key per account and lower-cased name), or refuses it when another
+ * handoff holds it. Returns whether this call made the reservation, so that a failed append can undo it.
+ */
+async function reserveName(deps: Deps, accountId: string, name: string, handoffId: string): Promise<boolean> {
+  const inserted = await deps
+    .db('handoff_names')
+    .insert({ account_id: accountId, name_key: nameKey(name), handoff_id: handoffId })
+    .onConflict(['account_id', 'name_key'])
+    .ignore()
+    .returning('handoff_id');
+  if (inserted.length > 0) return true;
+  const holder = await deps
+    .db('handoff_names')
+    .where({ account_id: accountId, name_key: nameKey(name) })
+    .first<{ handoff_id: string } | undefined>('handoff_id');
+  if (holder?.handoff_id === handoffId) return false;
+  throw new DomainError('HANDOFF_NAME_TAKEN', `A handoff named ${name} already exists.`, 409, 'name');
+}
+
+async function releaseNames(deps: Deps, accountId: string, handoffId: string, keep?: string): Promise<void> {
+  const release = deps.db('handoff_names').where({ account_id: accountId, handoff_id: handoffId });
+  if (keep !== undefined) release.whereNot({ name_key: nameKey(keep) });
+  await release.delete();
+}
+
+/** Runs `append` with the name reserved; a failed append gives back a reservation it made. */
+async function withName<T>(
+  deps: Deps,
+  accountId: string,
+  name: string,
+  handoffId: string,
+  append: () => Promise<T>,
+): Promise<T> {
+  const reserved = await reserveName(deps, accountId, name, handoffId);
+  try {
+    return await append();
+  } catch (error) {
+    if (reserved) {
+      await deps
+        .db('handoff_names')
+        .where({ account_id: accountId, name_key: nameKey(name), handoff_id: handoffId })
+        .delete();
+    }
+    throw error;
+  }
 }
 
 export async function createHandoff(deps: Deps, accountId: string, input: unknown, context: CommandContext) {
   const config = parseConfig(input);
   const handoffId = newHandoffId();
-  await checkAgainstAccount(deps, accountId, config, handoffId);
-  const result = await handleCommand(
-    deps.store,
-    handoff.handoffStream(handoffId),
-    handoff,
-    { type: 'CreateHandoff', accountId, handoffId, config },
-    context,
+  await checkAgainstAccount(deps, accountId, config);
+  const result = await withName(deps, accountId, config.name, handoffId, () =>
+    handleCommand(
+      deps.store,
+      handoff.handoffStream(handoffId),
+      handoff,
+      { type: 'CreateHandoff', accountId, handoffId, config },
+      context,
+    ),
   );
   return { ...result, handoffId, config };
 }
@@ -92,25 +136,30 @@ export async function updateHandoff(
   context: CommandContext,
 ) {
   const config = parseConfig(input);
-  await checkAgainstAccount(deps, accountId, config, handoffId);
-  const result = await handleCommand(
-    deps.store,
-    handoff.handoffStream(handoffId),
-    handoff,
-    { type: 'UpdateHandoff', accountId, handoffId, config },
-    context,
+  await checkAgainstAccount(deps, accountId, config);
+  const result = await withName(deps, accountId, config.name, handoffId, () =>
+    handleCommand(
+      deps.store,
+      handoff.handoffStream(handoffId),
+      handoff,
+      { type: 'UpdateHandoff', accountId, handoffId, config },
+      context,
+    ),
   );
+  await releaseNames(deps, accountId, handoffId, config.name);
   return { ...result, config };
 }
 
-export function archiveHandoff(deps: Deps, accountId: string, handoffId: string, context: CommandContext) {
-  return handleCommand(
+export async function archiveHandoff(deps: Deps, accountId: string, handoffId: string, context: CommandContext) {
+  const result = await handleCommand(
     deps.store,
     handoff.handoffStream(handoffId),
     handoff,
     { type: 'ArchiveHandoff', accountId, handoffId },
     context,
   );
+  await releaseNames(deps, accountId, handoffId);
+  return result;
 }
 
 /** The handoff as the write side knows it (campaign creation reads this, not a lagging read model). */

@@ -216,7 +216,12 @@ describe('provider timeouts', () => {
     await fetch(`${running.baseUrl}/sandbox/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ slowNumbers: Object.fromEntries(slow.map((phone) => [phone, 1500])) }),
+      // No status callbacks: one arriving while the message is still "sending" would record it (rightly) before
+      // reconciliation, which is what this test is about.
+      body: JSON.stringify({
+        slowNumbers: Object.fromEntries(slow.map((phone) => [phone, 1500])),
+        callbackDelayMs: -1,
+      }),
     });
     const created = await sendCampaign(
       running,

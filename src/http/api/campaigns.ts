@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { cancelCampaign, createSmsCampaign, type RecipientInput } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
 import { foldStream } from '../../app/handler.ts';
+import { loadHandoff } from '../../app/handoffs.ts';
 import * as account from '../../domain/account.ts';
 import { WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
+import { lookbackHours } from '../../domain/handoff.ts';
 import { DEFAULT_OPT_OUT_TEXT, normalizePhone } from '../../domain/sms.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import { sendApiError } from './errors.ts';
@@ -222,21 +223,18 @@ function windowFrom(windows: z.infer<typeof schedulingWindowSchema>[]): WeeklyWi
   return result;
 }
 
+/** The handoff as the write side knows it (a just-created one counts), with its SMS channel and body. */
 async function smsTemplateOf(app: AppContext, accountId: string, templateId: string) {
-  const row = await app
-    .db('handoffs')
-    .where({ account_id: accountId, handoff_id: templateId })
-    .whereNull('archived_at')
-    .first<{ config: HandoffConfig } | undefined>('config');
-  if (!row) {
+  const config = await loadHandoff(app, accountId, templateId);
+  if (!config) {
     throw new DomainError('TEMPLATE_NOT_FOUND', 'templateId is not a handoff of this account.', 400, 'templateId');
   }
-  const channel = row.config.channels.find((candidate) => candidate.type === 'sms-twilio');
+  const channel = config.channels.find((candidate) => candidate.type === 'sms-twilio');
   const body = channel?.messageComponents.find((component) => component.type === 'body');
   if (!channel || !body) {
     throw new DomainError('TEMPLATE_HAS_NO_SMS', 'The handoff has no SMS channel with a body.', 400, 'templateId');
   }
-  return { config: row.config, channel, body };
+  return { config, channel, body };
 }
 
 /** The recipients this account may still send today on SMS: the cap less what was sent and what still waits. */

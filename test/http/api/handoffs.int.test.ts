@@ -224,6 +224,18 @@ describe('API handoffs (F17)', () => {
     expect(names).not.toContain('Too long');
   });
 
+  it('lets exactly one of several simultaneous creates take a name', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        api('/handoffs', fullToken, {
+          method: 'POST',
+          body: JSON.stringify(smsHandoff(index % 2 ? 'Race name' : 'RACE NAME')),
+        }),
+      ),
+    );
+    expect(responses.map((response) => response.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+  });
+
   it('refuses a second handoff with the same name', async () => {
     const first = await api('/handoffs', fullToken, {
       method: 'POST',
