@@ -9,6 +9,7 @@ import personalData from './20261124_0007_personal_data.ts';
 import twilioSandbox from './20261124_0008_twilio_sandbox.ts';
 import reactors from './20261124_0009_reactors.ts';
 import handoffNames from './20261126_0010_handoff_names.ts';
+import statusWebhooks from './20261126_0011_status_webhooks.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   twilioSandbox,
   reactors,
   handoffNames,
+  statusWebhooks,
 ];

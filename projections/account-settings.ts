@@ -2,11 +2,23 @@ import type { AccountEvent } from '../src/domain/account.ts';
 import type { RecordedEvent } from '../src/eventstore/port.ts';
 import type { Projection } from '../src/projections/types.ts';
 
-/** Senders, send rates, skills and receiving windows, for the settings pages and the dispatcher's lookups. */
+/**
+ * Senders, send rates, skills, receiving windows and the status webhook, for the settings pages and the
+ * dispatcher's and webhook reactor's lookups.
+ */
 export const accountSettingsProjection: Projection = {
   name: 'account-settings',
-  tables: ['senders', 'account_send_rates', 'skills', 'receiving_windows'],
-  handles: ['SenderAdded', 'SenderRemoved', 'SenderRateSet', 'SendRateSet', 'SkillAdded', 'ReceivingWindowSet'],
+  tables: ['senders', 'account_send_rates', 'skills', 'receiving_windows', 'status_webhooks'],
+  handles: [
+    'SenderAdded',
+    'SenderRemoved',
+    'SenderRateSet',
+    'SendRateSet',
+    'SkillAdded',
+    'ReceivingWindowSet',
+    'StatusWebhookSet',
+    'StatusWebhookRemoved',
+  ],
   async project(events: RecordedEvent[], { trx, table }) {
     for (const recorded of events) {
       const event = recorded as unknown as AccountEvent & RecordedEvent;
@@ -66,6 +78,15 @@ export const accountSettingsProjection: Projection = {
             })
             .onConflict(['account_id', 'channel'])
             .merge();
+          break;
+        case 'StatusWebhookSet':
+          await trx(table('status_webhooks'))
+            .insert({ account_id: event.data.accountId, url: event.data.url, updated_at: recorded.createdAt })
+            .onConflict(['account_id'])
+            .merge();
+          break;
+        case 'StatusWebhookRemoved':
+          await trx(table('status_webhooks')).where({ account_id: event.data.accountId }).delete();
           break;
       }
     }

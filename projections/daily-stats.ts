@@ -3,7 +3,7 @@ import type { Projection } from '../src/projections/types.ts';
 
 /** Which metric an event counts for (F16); skips also count under their reason. */
 function metricsOf(event: RecordedEvent): string[] {
-  const data = event.data as { retryable?: boolean; reason?: string };
+  const data = event.data as { retryable?: boolean; reason?: string; code?: string };
   switch (event.type) {
     case 'MessageQueued':
       return ['attempted'];
@@ -12,13 +12,13 @@ function metricsOf(event: RecordedEvent): string[] {
     case 'MessageSent':
       return ['sent'];
     case 'MessageSendFailed':
-      return data.retryable ? [] : ['failed'];
+      return data.retryable ? [] : ['failed', `error:${data.code ?? 'UNKNOWN'}`];
     case 'MessageDelivered':
       return ['delivered'];
     case 'MessageRead':
       return ['read'];
     case 'MessageUndelivered':
-      return ['undelivered'];
+      return ['undelivered', `error:${data.code ?? 'UNKNOWN'}`];
     case 'MessageResponded':
       return ['responded'];
     case 'ConsumerOptedOut':

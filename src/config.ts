@@ -43,6 +43,8 @@ const environmentSchema = z
     DISPATCH_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(48),
     API_RATE_LIMIT_TPS: z.coerce.number().int().min(0).max(100_000).default(10),
+    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+    WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
   })
   .superRefine((env, ctx) => {
     if (env.EVENT_STORE === 'eventstoredb' && !env.EVENTSTORE_URL) {

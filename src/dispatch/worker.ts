@@ -9,6 +9,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { DispatchQueue } from './queue.ts';
 import { SendRateLimiter } from './rate-limits.ts';
 import { campaignCanceller, campaignCompletion, campaignExpander } from './reactors.ts';
+import { statusWebhookReactor, WebhookDeliverer } from './webhooks.ts';
 
 export interface Worker {
   dispatcher: Dispatcher;
@@ -25,7 +26,7 @@ export async function startWorker(
     store: app.store,
     db: app.db,
     log: app.log,
-    projections: [campaignExpander(app), campaignCanceller(app), campaignCompletion(app)],
+    projections: [campaignExpander(app), campaignCanceller(app), campaignCompletion(app), statusWebhookReactor()],
     batchSize: 200,
   });
   await reactors.start();
@@ -43,6 +44,13 @@ export async function startWorker(
     now: options.now,
   });
   dispatcher.start();
+  const webhooks = new WebhookDeliverer({
+    db: app.db,
+    log: app.log,
+    retryBaseMs: app.config.WEBHOOK_RETRY_BASE_MS,
+    maxAttempts: app.config.WEBHOOK_MAX_ATTEMPTS,
+  });
+  webhooks.start();
   const cron = new CronScheduler(app.db, app.log);
   cron.start([
     {
@@ -74,6 +82,7 @@ export async function startWorker(
     dispatcher,
     stop: async () => {
       await cron.stop();
+      await webhooks.stop();
       await dispatcher.stop();
       await reactors.stop();
     },

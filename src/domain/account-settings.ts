@@ -50,6 +50,9 @@ export const AccountSettingsEvents = {
     scopes: z.array(z.string()),
   }),
   ApiClientRevoked: z.object({ accountId: z.string(), clientId: z.string() }),
+  /** B6: where message status changes are POSTed (the signing secret is kept outside the events). */
+  StatusWebhookSet: z.object({ accountId: z.string(), url: z.string() }),
+  StatusWebhookRemoved: z.object({ accountId: z.string() }),
 };
 
 export const API_SCOPES = [
@@ -76,6 +79,7 @@ export interface AccountSettings {
   windows: Partial<Record<Channel, WeeklyWindow>>;
   defaultTimeZone: string;
   apiClients: Record<string, { name: string; scopes: string[]; revoked: boolean }>;
+  statusWebhookUrl: string | null;
 }
 
 export const initialSettings = (): AccountSettings => ({
@@ -86,6 +90,7 @@ export const initialSettings = (): AccountSettings => ({
   windows: {},
   defaultTimeZone: 'UTC',
   apiClients: {},
+  statusWebhookUrl: null,
 });
 
 export type AccountSettingsCommand =
@@ -105,7 +110,9 @@ export type AccountSettingsCommand =
   | { type: 'SetReceivingWindow'; accountId: string; channel: Channel; window: WeeklyWindow }
   | { type: 'SetDefaultTimeZone'; accountId: string; timeZone: string }
   | { type: 'CreateApiClient'; accountId: string; clientId: string; name: string; scopes: string[] }
-  | { type: 'RevokeApiClient'; accountId: string; clientId: string };
+  | { type: 'RevokeApiClient'; accountId: string; clientId: string }
+  | { type: 'SetStatusWebhook'; accountId: string; url: string }
+  | { type: 'RemoveStatusWebhook'; accountId: string };
 
 export type SettingsEvent = {
   [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
@@ -205,6 +212,22 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       if (client.revoked) return [];
       return [{ type: 'ApiClientRevoked', data: { accountId, clientId: command.clientId } }];
     }
+    case 'SetStatusWebhook': {
+      const url = command.url.trim();
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(url);
+      } catch {
+        parsed = null;
+      }
+      if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || url.length > 2048 || parsed.username) {
+        throw new DomainError('INVALID_URL', 'url must be an http(s) URL of at most 2048 characters.', 400, 'url');
+      }
+      return [{ type: 'StatusWebhookSet', data: { accountId, url } }];
+    }
+    case 'RemoveStatusWebhook':
+      if (!settings.statusWebhookUrl) return [];
+      return [{ type: 'StatusWebhookRemoved', data: { accountId } }];
   }
 }
 
@@ -250,5 +273,9 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
         apiClients: { ...settings.apiClients, [event.data.clientId]: { ...client, revoked: true } },
       };
     }
+    case 'StatusWebhookSet':
+      return { ...settings, statusWebhookUrl: event.data.url };
+    case 'StatusWebhookRemoved':
+      return { ...settings, statusWebhookUrl: null };
   }
 }

@@ -118,6 +118,8 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'SetDefaultTimeZone':
     case 'CreateApiClient':
     case 'RevokeApiClient':
+    case 'SetStatusWebhook':
+    case 'RemoveStatusWebhook':
       requireAccount(state);
       return decideSettings(command, state.settings);
     case 'CreateAccount': {
@@ -215,6 +217,8 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'DefaultTimeZoneSet':
     case 'ApiClientCreated':
     case 'ApiClientRevoked':
+    case 'StatusWebhookSet':
+    case 'StatusWebhookRemoved':
       return { ...state, settings: evolveSettings(state.settings, event) };
     case 'AccountCreated':
       return {

@@ -10,6 +10,8 @@ import { handoffApiRoutes } from './handoffs.ts';
 import { idempotency } from './idempotency.ts';
 import { apiRateLimit } from './rate-limit.ts';
 import { type ApiGuards, ApiRegistry } from './registry.ts';
+import { reportingApiRoutes } from './reporting.ts';
+import { webhookApiRoutes } from './webhooks.ts';
 
 export const API_PREFIX = '/api/v2/account/:accountId';
 
@@ -52,6 +54,8 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   account.use(idempotency(app.db));
   handoffApiRoutes(app, account, registry, guards);
   campaignApiRoutes(app, account, registry, guards);
+  reportingApiRoutes(app, account, registry, guards);
+  webhookApiRoutes(app, account, registry, guards);
   router.use(API_PREFIX, account);
 
   router.get('/api/docs/openapi.json', (_req, res) => {

@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSkill } from '../../../src/app/account-settings.ts';
 import { createAccount } from '../../../src/app/accounts.ts';
@@ -14,6 +16,48 @@ let running: TestApp;
 let base: string;
 let accessToken: string;
 let templateId: string;
+
+/** The brand's webhook receiver: verifies each signature, fails the first try of every 10th event. */
+interface Received {
+  eventId: string;
+  valid: boolean;
+  body: { id: string; status: string; proactiveCampaignId: string; eventId: string };
+}
+const received: Received[] = [];
+const refusedOnce = new Set<string>();
+let receiver: Server;
+let receiverUrl: string;
+let webhookSecret: string;
+
+function startReceiver(): Promise<void> {
+  receiver = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk) => {
+      raw += chunk;
+    });
+    req.on('end', () => {
+      const eventId = String(req.headers['x-outbound-event-id']);
+      const signature = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-outbound-signature']));
+      const expected = signature
+        ? createHmac('sha256', webhookSecret).update(`${signature[1]}.${raw}`).digest('hex')
+        : '';
+      received.push({ eventId, valid: signature?.[2] === expected, body: JSON.parse(raw) });
+      if (received.length % 10 === 0 && !refusedOnce.has(eventId)) {
+        refusedOnce.add(eventId);
+        res.writeHead(500).end();
+        return;
+      }
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) => {
+    receiver.listen(0, '127.0.0.1', () => {
+      const address = receiver.address();
+      receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/outbound`;
+      resolve();
+    });
+  });
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,7 +95,8 @@ const campaignBody = (consumers: unknown[], extra: Record<string, unknown> = {})
 const lpDigits = (index: number) => phone(index).slice(1);
 
 beforeAll(async () => {
-  running = await startTestApp({ API_RATE_LIMIT_TPS: '1000' }, { worker: true });
+  await startReceiver();
+  running = await startTestApp({ API_RATE_LIMIT_TPS: '1000', WEBHOOK_RETRY_BASE_MS: '50' }, { worker: true });
   base = `${running.baseUrl}/api/v2/account/default`;
   await readyAccount(running);
   await addSkill(running.app, { accountId: 'default', name: 'Sales' }, SYSTEM);
@@ -80,9 +125,16 @@ beforeAll(async () => {
   });
   expect(handoff.status).toBe(201);
   templateId = (await json(handoff)).id;
+  const webhook = await api('/webhooks/status', { method: 'PUT', body: JSON.stringify({ url: receiverUrl }) });
+  expect(webhook.status).toBe(200);
+  const registered = await json(webhook);
+  expect(registered.url).toBe(receiverUrl);
+  expect(registered.secret).toMatch(/^whsec_/);
+  webhookSecret = registered.secret;
 });
 afterAll(async () => {
   await running?.close();
+  await new Promise((resolve) => receiver?.close(resolve));
 });
 
 describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
@@ -162,7 +214,57 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
       expect(['SENT', 'DELIVERED']).toContain(conversation.status);
       expect(conversation.errorMessage).toBeNull();
     }
-  }, 120_000);
+
+    // Reporting: per consumer, with the ids given at creation, and the day's analytics. The lag from the
+    // campaign's end until analytics count every send is measured and printed.
+    const finishedAt = Date.now();
+    const today = new Date().toISOString().slice(0, 10);
+    let row: Record<string, number> | undefined;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(50)) {
+      const report = await json(await api(`/reporting/analytics?from=${today}&to=${today}&channel=sms&skill=Sales`));
+      row = report.analytics[0];
+      if (row && row.sent === 992) break;
+    }
+    console.log(`reporting lag after the campaign finished: ${Date.now() - finishedAt} ms`);
+    expect(row).toMatchObject({ channel: 'sms', skill: 'Sales', transactionday: today, attempted: 992, eligible: 992 });
+    expect(row!.sent).toBe(992);
+    expect(row!.failed).toBe(0);
+    const reportPage = await json(await api(`/reporting/campaigns/${campaignId}?limit=1000`));
+    expect(reportPage.page).toEqual({ count: 992, previousOffset: null, currentOffset: 0, nextOffset: null });
+    expect(reportPage.consumersReport.map((consumer: { id: string }) => consumer.id)).toEqual(ids);
+    expect(reportPage.consumersReport[0]).toMatchObject({ errorCode: null, consumerId: expect.any(String) });
+
+    // Status webhooks: every accepted consumer's SENT arrives signed; refused deliveries were retried.
+    const sentIds = new Set<string>();
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && sentIds.size < 992; await sleep(100)) {
+      for (const delivery of received) {
+        if (delivery.body.status === 'SENT' && delivery.body.proactiveCampaignId === campaignId)
+          sentIds.add(delivery.body.id);
+      }
+    }
+    expect(sentIds.size).toBe(992);
+    expect(received.every((delivery) => delivery.valid)).toBe(true);
+    expect(received.every((delivery) => delivery.body.eventId === delivery.eventId)).toBe(true);
+    expect(refusedOnce.size).toBeGreaterThan(0);
+    const retried = [...refusedOnce].filter((eventId) => received.filter((r) => r.eventId === eventId).length >= 2);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && retried.length < refusedOnce.size; ) {
+      await sleep(100);
+      retried.splice(
+        0,
+        retried.length,
+        ...[...refusedOnce].filter((eventId) => received.filter((r) => r.eventId === eventId).length >= 2),
+      );
+    }
+    expect(retried).toHaveLength(refusedOnce.size);
+    let hook = await json(await api('/webhooks/status'));
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && hook.deliveries.pending > 0; ) {
+      await sleep(100);
+      hook = await json(await api('/webhooks/status'));
+    }
+    expect(hook.deliveries.pending).toBe(0);
+    expect(hook.deliveries.failed).toBe(0);
+    expect(hook.deliveries.delivered).toBe(new Set(received.map((delivery) => delivery.eventId)).size);
+  }, 180_000);
 
   it('answers a missing field in LivePerson’s words, and refuses bad fields naming them, creating nothing', async () => {
     const before = await running.app.store.headPosition();

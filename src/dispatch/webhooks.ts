@@ -1,0 +1,247 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { RecordedEvent } from '../eventstore/port.ts';
+import type { Db } from '../infra/db.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Projection } from '../projections/types.ts';
+
+/**
+ * B6, beyond LivePerson: each message status change is POSTed to the account's URL, signed, at least once.
+ * The reactor writes one outbox row per event (keyed by the event id, in the runner's transaction, so a rerun
+ * adds nothing); the deliverer drains the outbox with retries and backoff, across processes (SKIP LOCKED).
+ */
+
+const STATUS_OF: Record<string, string> = {
+  MessageDeferred: 'SCHEDULED',
+  MessageSent: 'SENT',
+  MessageDelivered: 'DELIVERED',
+  MessageRead: 'READ',
+  MessageUndelivered: 'FAILED',
+  MessageSendFailed: 'FAILED',
+  MessageSkipped: 'SKIPPED',
+  MessageResponded: 'RESPONDED',
+};
+
+export const SIGNATURE_HEADER = 'x-outbound-signature';
+export const EVENT_ID_HEADER = 'x-outbound-event-id';
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as a receiver recomputes it with the shared secret. */
+export function signPayload(secret: string, body: string, timestamp: number): string {
+  const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp},v1=${digest}`;
+}
+
+export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
+
+function payloadOf(event: RecordedEvent) {
+  const data = event.data as {
+    accountId: string;
+    campaignId: string;
+    messageId: string;
+    providerMessageId?: string;
+    code?: string;
+    message?: string;
+    reason?: string;
+    detail?: string | null;
+    until?: string;
+    conversationId?: string;
+  };
+  const failure = event.type === 'MessageSendFailed' || event.type === 'MessageUndelivered';
+  return {
+    eventId: event.id,
+    type: 'message.status',
+    occurredAt: event.createdAt.toISOString(),
+    accountId: data.accountId,
+    proactiveCampaignId: data.campaignId,
+    id: data.messageId,
+    status: STATUS_OF[event.type]!,
+    providerMessageId: data.providerMessageId ?? null,
+    errorCode: failure ? (data.code ?? null) : event.type === 'MessageSkipped' ? (data.reason ?? null) : null,
+    errorMessage: failure ? (data.message ?? null) : event.type === 'MessageSkipped' ? (data.detail ?? null) : null,
+    conversationId: data.conversationId ?? null,
+    deferredUntil: data.until ?? null,
+  };
+}
+
+export function statusWebhookReactor(): Projection {
+  return {
+    name: 'reactor:status-webhooks',
+    tables: [],
+    handles: Object.keys(STATUS_OF),
+    async project(events, { trx }) {
+      const relevant = events.filter(
+        (event) => event.type !== 'MessageSendFailed' || (event.data as { retryable?: boolean }).retryable === false,
+      );
+      if (relevant.length === 0) return;
+      const accounts = [...new Set(relevant.map((event) => String(event.data.accountId)))];
+      const subscribed = new Set(
+        (
+          await trx('status_webhooks').whereIn('account_id', accounts).select<{ account_id: string }[]>('account_id')
+        ).map((row) => row.account_id),
+      );
+      const rows = relevant
+        .filter((event) => subscribed.has(String(event.data.accountId)))
+        .map((event) => {
+          const payload = payloadOf(event);
+          return {
+            event_id: event.id,
+            account_id: payload.accountId,
+            campaign_id: payload.proactiveCampaignId,
+            message_id: payload.id,
+            payload: JSON.stringify(payload),
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: new Date(),
+            created_at: new Date(),
+          };
+        });
+      for (let start = 0; start < rows.length; start += 500) {
+        await trx('webhook_deliveries')
+          .insert(rows.slice(start, start + 500))
+          .onConflict('event_id')
+          .ignore();
+      }
+    },
+  };
+}
+
+interface DeliveryRow {
+  event_id: string;
+  account_id: string;
+  payload: unknown;
+  attempts: number;
+  url: string | null;
+  secret: string | null;
+}
+
+export interface DelivererOptions {
+  db: Db;
+  log: Logger;
+  retryBaseMs: number;
+  maxAttempts: number;
+  timeoutMs?: number;
+  concurrency?: number;
+}
+
+/** Drains the outbox: POST, 2xx is delivered, anything else is retried with backoff until maxAttempts. */
+export class WebhookDeliverer {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly options: DelivererOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let handled = 0;
+      try {
+        handled = await this.deliverDue();
+      } catch (error) {
+        this.options.log.error({ err: error }, 'webhook delivery round failed');
+      }
+      if (handled === 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 250);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  /** One round: claims due deliveries (a lease pushes their next attempt out), sends them, records outcomes. */
+  async deliverDue(limit = 50): Promise<number> {
+    const leaseUntil = new Date(Date.now() + (this.options.timeoutMs ?? 10_000) + 5000);
+    const { rows } = await this.options.db.raw(
+      `update webhook_deliveries d set next_attempt_at = ?
+       from (
+         select event_id from webhook_deliveries
+         where status = 'pending' and next_attempt_at <= now()
+         order by next_attempt_at limit ? for update skip locked
+       ) due
+       where d.event_id = due.event_id
+       returning d.event_id, d.account_id, d.payload, d.attempts,
+         (select url from status_webhooks w where w.account_id = d.account_id) as url,
+         (select secret from status_webhook_secrets s where s.account_id = d.account_id) as secret`,
+      [leaseUntil, limit],
+    );
+    const claimed = rows as DeliveryRow[];
+    const concurrency = this.options.concurrency ?? 8;
+    for (let start = 0; start < claimed.length; start += concurrency) {
+      await Promise.all(claimed.slice(start, start + concurrency).map((row) => this.deliver(row)));
+    }
+    return claimed.length;
+  }
+
+  private async deliver(row: DeliveryRow): Promise<void> {
+    const attempts = row.attempts + 1;
+    if (!row.url || !row.secret) {
+      await this.record(row, attempts, {
+        ok: false,
+        error: 'The account has no status webhook any more.',
+        final: true,
+      });
+      return;
+    }
+    const body = JSON.stringify(row.payload);
+    const timestamp = Math.floor(Date.now() / 1000);
+    let outcome: { ok: boolean; status?: number; error?: string; final?: boolean };
+    try {
+      const response = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Outbound-Webhooks/1',
+          [SIGNATURE_HEADER]: signPayload(row.secret, body, timestamp),
+          [EVENT_ID_HEADER]: row.event_id,
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+      await response.body?.cancel();
+      outcome = response.ok
+        ? { ok: true, status: response.status }
+        : { ok: false, status: response.status, error: `HTTP ${response.status}` };
+    } catch (error) {
+      outcome = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    await this.record(row, attempts, outcome);
+  }
+
+  private async record(
+    row: DeliveryRow,
+    attempts: number,
+    outcome: { ok: boolean; status?: number; error?: string; final?: boolean },
+  ): Promise<void> {
+    const update: Record<string, unknown> = { attempts, last_status: outcome.status ?? null };
+    if (outcome.ok) {
+      Object.assign(update, { status: 'delivered', delivered_at: new Date(), last_error: null });
+    } else if (outcome.final || attempts >= this.options.maxAttempts) {
+      Object.assign(update, { status: 'failed', last_error: outcome.error ?? 'failed' });
+      this.options.log.warn(
+        { eventId: row.event_id, accountId: row.account_id, error: outcome.error },
+        'webhook gave up',
+      );
+    } else {
+      const backoff = Math.min(3_600_000, this.options.retryBaseMs * 2 ** (attempts - 1));
+      Object.assign(update, { next_attempt_at: new Date(Date.now() + backoff), last_error: outcome.error ?? null });
+    }
+    await this.options
+      .db('webhook_deliveries')
+      .where({ event_id: row.event_id, account_id: row.account_id })
+      .update(update);
+  }
+}
