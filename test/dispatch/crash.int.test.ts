@@ -77,7 +77,7 @@ describe('crash safety', () => {
     const midCampaign = progress.filter((count, index) => count < 2000 && count > (progress[index - 1] ?? 0));
     expect(midCampaign.length, `sandbox counts after each kill: ${progress.join(', ')}`).toBeGreaterThanOrEqual(10);
     const last = startWorker();
-    await waitForCampaign(running, created.campaignId, 'completed', 120_000);
+    await waitForCampaign(running, created.campaignId, 'completed', 300_000);
     await kill(last);
 
     const outbound = await running.app.db('sandbox_messages').where({ direction: 'outbound-api' }).select('to');
@@ -88,5 +88,5 @@ describe('crash safety', () => {
     expect(outbound).toHaveLength(2000);
     const counts = await messageCounts(running, created.campaignId);
     expect(counts).toEqual({ sent: 2000 });
-  }, 240_000);
+  }, 600_000);
 });

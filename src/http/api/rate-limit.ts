@@ -4,8 +4,9 @@ import type { Db } from '../../infra/db.ts';
 import { sendApiError } from './errors.ts';
 
 /**
- * F15: at most `tps` requests a second per account per API, counted in Postgres so the limit holds across
- * processes. Beyond it: 429 with Retry-After.
+ * F15: at most `tps` requests a second per account per API (campaign, handoffs, reporting, webhooks: the first
+ * path segment under the account), counted in Postgres so the limit holds across processes. Beyond it: 429
+ * with Retry-After.
  */
 export function apiRateLimit(db: Db, api: string, tps: number): RequestHandler {
   if (!(tps > 0)) return (_req, _res, next) => next();
@@ -21,7 +22,8 @@ export function apiRateLimit(db: Db, api: string, tps: number): RequestHandler {
   });
   return async (req, res, next) => {
     try {
-      const result = await limiter.consume(String(req.params.accountId ?? 'unknown'), 1);
+      const family = req.path.split('/')[1] || 'root';
+      const result = await limiter.consume(`${String(req.params.accountId ?? 'unknown')}:${family}`, 1);
       res.set('X-RateLimit-Limit', String(tps));
       res.set('X-RateLimit-Remaining', String(result.remainingPoints));
       next();
@@ -33,7 +35,7 @@ export function apiRateLimit(db: Db, api: string, tps: number): RequestHandler {
         res,
         429,
         'TOO_MANY_REQUESTS',
-        `More than ${tps} requests a second to this API; retry after ${seconds} s.`,
+        `More than ${tps} requests a second to the ${req.path.split('/')[1] || ''} API; retry after ${seconds} s.`,
       );
     }
   };

@@ -188,7 +188,7 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
 
     const campaignId = created.proactiveCampaignId;
     let status: { status: string; counts: Record<string, number> } = { status: '', counts: {} };
-    for (const deadline = Date.now() + 90_000; Date.now() < deadline; await sleep(250)) {
+    for (const deadline = Date.now() + 240_000; Date.now() < deadline; await sleep(250)) {
       status = await json(await api(`/campaign/${campaignId}`));
       if (status.status === 'FINISHED') break;
     }
@@ -264,7 +264,7 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
     expect(hook.deliveries.pending).toBe(0);
     expect(hook.deliveries.failed).toBe(0);
     expect(hook.deliveries.delivered).toBe(new Set(received.map((delivery) => delivery.eventId)).size);
-  }, 180_000);
+  }, 400_000);
 
   it('answers a missing field in LivePerson’s words, and refuses bad fields naming them, creating nothing', async () => {
     const before = await running.app.store.headPosition();
