@@ -3,7 +3,7 @@ import { bootstrapFirstStart } from './app/bootstrap.ts';
 import type { AppContext } from './app/context.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { startWorker } from './dispatch/worker.ts';
-import { createHttpApp } from './http/server.ts';
+import { answerClientErrors, createHttpApp } from './http/server.ts';
 import { createLogger } from './infra/logger.ts';
 import { createProjectionRunner, openApp } from './wiring.ts';
 
@@ -62,6 +62,7 @@ if (runsWeb) {
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     log.info({ port, role: config.ROLE }, `Outbound is listening on http://localhost:${port}`);
   });
+  answerClientErrors(server);
 }
 
 let stopping = false;

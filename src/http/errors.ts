@@ -39,7 +39,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     } else if (error?.type === 'entity.parse.failed') {
       status = 400;
       code = 'INVALID_JSON';
-      message = `The body is not valid JSON: ${error.message}`;
+      // V8 names the position for most errors; an early end of input is at the body's end.
+      const position =
+        /position \d+/.test(String(error.message)) || typeof error.body !== 'string'
+          ? ''
+          : ` at position ${error.body.length}`;
+      message = `The body is not valid JSON: ${error.message}${position}`;
     } else if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
       status = error.status;
       code = 'BAD_REQUEST';

@@ -1,4 +1,6 @@
+import type { Server } from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
@@ -6,6 +8,7 @@ import helmet from 'helmet';
 import type { AppContext } from '../app/context.ts';
 import { sandboxPage } from '../channels/sandbox/page.ts';
 import { ROLE_LABELS } from '../domain/account.ts';
+import { requestTrace } from './api/errors.ts';
 import { apiRoutes } from './api/index.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
@@ -55,6 +58,8 @@ export function createHttpApp(app: AppContext): Express {
   );
   server.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
   server.use(cookieParser());
+  // Before the body parsers, so that a body they refuse is answered with a trace id too.
+  server.use(['/api', '/oauth'], requestTrace);
   server.use(express.urlencoded({ extended: false, limit: '5mb' }));
   server.use(express.json({ limit: '5mb' }));
   // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.
@@ -83,4 +88,27 @@ export function createHttpApp(app: AppContext): Express {
   server.use(notFound);
   server.use(errorHandler(app.log));
   return server;
+}
+
+/**
+ * Requests Node refuses before Express sees them (headers or URL over 16 KB, malformed HTTP) still get a JSON
+ * error body, like every other answer of the API.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const body = JSON.stringify({
+      code: tooLarge ? 'REQUEST_TOO_LARGE' : 'BAD_REQUEST',
+      message: tooLarge ? 'The URL or headers are larger than 16 KB.' : 'The request is not valid HTTP.',
+      requestTraceId: null,
+    });
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 }

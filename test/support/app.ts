@@ -4,7 +4,7 @@ import { bootstrapFirstStart } from '../../src/app/bootstrap.ts';
 import type { AppContext } from '../../src/app/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startWorker, type Worker } from '../../src/dispatch/worker.ts';
-import { createHttpApp } from '../../src/http/server.ts';
+import { answerClientErrors, createHttpApp } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { projections } from '../../src/projections/index.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
@@ -57,6 +57,7 @@ export async function startTestApp(
   const http = createHttpApp(app);
   const server: Server = await new Promise((resolve) => {
     const listening = http.listen(0, '127.0.0.1', () => resolve(listening));
+    answerClientErrors(listening);
   });
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : 0;

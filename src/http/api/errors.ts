@@ -11,6 +11,7 @@ declare global {
 
 /** Every API answer can be traced: the id is in the `X-Request-Id` header and in every error body. */
 export const requestTrace: RequestHandler = (req, res, next) => {
+  if (req.requestTraceId) return next();
   const incoming = req.get('x-request-id');
   req.requestTraceId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
   res.set('X-Request-Id', req.requestTraceId);

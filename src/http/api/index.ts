@@ -50,6 +50,16 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
     scope: (scope) => requireScope({ db: app.db, tokens }, scope),
     invalid: invalidInput,
   };
+  // Ids are short tokens; anything else (control characters, 70 KB strings) names nothing and reaches no query.
+  const SAFE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+  account.use((req, res, next) => {
+    if (SAFE_ID.test(String(req.params.accountId))) return next();
+    sendApiError(res, 404, 'ACCOUNT_NOT_FOUND', 'No such account.');
+  });
+  account.param('id', (_req, res, next, id) => {
+    if (SAFE_ID.test(String(id))) return next();
+    sendApiError(res, 404, 'NOT_FOUND', 'No such resource in this account.');
+  });
   account.use(apiRateLimit(app.db, 'outbound', app.config.API_RATE_LIMIT_TPS));
   account.use(idempotency(app.db));
   handoffApiRoutes(app, account, registry, guards);
