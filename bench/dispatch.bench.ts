@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { addSender, setReceivingWindow, setSendRate } from '../src/app/account-settings.ts';
 import { activateProactive, createAccount } from '../src/app/accounts.ts';
@@ -9,9 +12,11 @@ import { startWorker } from '../src/dispatch/worker.ts';
 import { WEEKDAYS, type WeeklyWindow } from '../src/domain/account-settings.ts';
 import { createHttpApp } from '../src/http/server.ts';
 import { silentLogger } from '../src/infra/logger.ts';
+import { freePort } from '../src/infra/postgres.ts';
 import { createProjectionRunner, openApp } from '../src/wiring.ts';
 import { benchPostgres, rate } from './support.ts';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 const system = { actor: 'bench' };
 
@@ -30,7 +35,32 @@ export async function run(): Promise<Record<string, unknown>> {
   const url = new URL(server.url);
   url.pathname = '/bench_dispatch';
   let port = 0;
-  const config = loadConfig({ DATABASE_URL: url.toString(), PORT: '0', LOG_LEVEL: 'silent' });
+  // The provider is another process, as Twilio is in production: `outbound sandbox` on the same database.
+  const sandboxPort = await freePort();
+  const sandbox = spawn(process.execPath, ['bin/outbound.js', 'sandbox', '--port', String(sandboxPort)], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    sandbox.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Twilio sandbox on')) resolve();
+    });
+    sandbox.once('exit', (code) => reject(new Error(`outbound sandbox exited with ${code}`)));
+  });
+  await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ callbackDelayMs: -1 }),
+  });
+  const config = loadConfig({
+    DATABASE_URL: url.toString(),
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    TWILIO_SANDBOX_URL: `http://127.0.0.1:${sandboxPort}/sandbox/twilio`,
+  });
   const opened = await openApp(config, silentLogger, { ownBaseUrl: () => `http://127.0.0.1:${port}` });
   const runner = createProjectionRunner(opened.context);
   const app: AppContext = { ...opened.context, runner };
@@ -40,7 +70,6 @@ export async function run(): Promise<Record<string, unknown>> {
   });
   const address = http.address();
   port = typeof address === 'object' && address ? address.port : 0;
-  app.channels.sandbox!.faults.callbackDelayMs = -1;
   const worker = await startWorker(app, app.channels);
 
   let peakRss = 0;
@@ -119,6 +148,9 @@ export async function run(): Promise<Record<string, unknown>> {
     http.closeAllConnections();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await opened.close();
+    const exited = new Promise((resolve) => sandbox.once('exit', resolve));
+    sandbox.kill('SIGTERM');
+    await exited;
     await server.stop();
   }
 }

@@ -168,20 +168,53 @@ class ProjectionWorker {
 
   private async applyBatch(events: RecordedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const applied = await this.options.db.transaction(async (trx) => {
-      const stored = await lockCheckpoint(trx, this.projection.name);
-      const fresh = events.filter((event) => comparePositions(event.position, stored) > 0);
-      if (fresh.length === 0) return null;
-      const handled = handledEvents(this.projection, fresh, this.log);
-      if (handled.length > 0) await this.projection.project(handled, { trx, table: this.table });
-      const position = fresh[fresh.length - 1]!.position;
-      await saveCheckpoint(trx, this.projection.name, position);
-      return { count: fresh.length, position };
-    });
+    const handled = handledEvents(this.projection, events, this.log);
+    const last = events[events.length - 1]!.position;
+    let applied: { count: number; position: GlobalPosition } | null;
+    if (handled.length === 0) {
+      // Nothing to write: the checkpoint only moves forward, in one statement, without the row lock that guards
+      // read-model writes (most batches of most projections are other projections' events).
+      await advanceCheckpoint(this.options.db, this.projection.name, last);
+      applied = { count: events.length, position: last };
+    } else {
+      applied = await this.options.db.transaction(async (trx) => {
+        const stored = await lockCheckpoint(trx, this.projection.name);
+        const fresh = events.filter((event) => comparePositions(event.position, stored) > 0);
+        if (fresh.length === 0) return null;
+        const mine = handled.filter((event) => comparePositions(event.position, stored) > 0);
+        if (mine.length > 0) await this.projection.project(mine, { trx, table: this.table });
+        await saveCheckpoint(trx, this.projection.name, last);
+        return { count: fresh.length, position: last };
+      });
+    }
     this.failures = 0;
     if (!applied) return;
     announceCheckpoint(this.projection.name);
     this.options.onBatch?.(this.projection.name, applied.count, applied.position);
+  }
+}
+
+/**
+ * Moves a checkpoint forward past events the projection does not handle: only if it is behind, so that it never
+ * goes back past what another runner (or a replay swap) already stored.
+ */
+export async function advanceCheckpoint(db: Db, name: string, position: GlobalPosition): Promise<void> {
+  const commit = position.commit.toString();
+  const prepare = position.prepare.toString();
+  const updated = await db(CHECKPOINTS)
+    .where({ name })
+    .andWhere((behind) =>
+      behind
+        .whereNull('commit_position')
+        .orWhereRaw('(commit_position, prepare_position) < (?::numeric, ?::numeric)', [commit, prepare]),
+    )
+    .update({ commit_position: commit, prepare_position: prepare, updated_at: db.fn.now() });
+  if (updated === 0) {
+    // First batch ever: the row may not exist yet.
+    await db(CHECKPOINTS)
+      .insert({ name, commit_position: commit, prepare_position: prepare })
+      .onConflict('name')
+      .ignore();
   }
 }
 
