@@ -14,9 +14,11 @@ import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
 import { authRoutes } from './web/auth.ts';
 import { eventHistoryRoutes } from './web/events.ts';
+import { handoffWebRoutes } from './web/handoffs.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
 import { userRoutes } from './web/users.ts';
+import { webhookWebRoutes } from './web/webhooks.ts';
 import { twilioWebhooks } from './webhooks/twilio.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -83,6 +85,8 @@ export function createHttpApp(app: AppContext): Express {
   server.use(onboardingRoutes(app));
   server.use(userRoutes(app));
   server.use(eventHistoryRoutes(app));
+  server.use(handoffWebRoutes(app));
+  server.use(webhookWebRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
   server.use(notFound);
