@@ -10,6 +10,7 @@ import twilioSandbox from './20261124_0008_twilio_sandbox.ts';
 import reactors from './20261124_0009_reactors.ts';
 import handoffNames from './20261126_0010_handoff_names.ts';
 import statusWebhooks from './20261126_0011_status_webhooks.ts';
+import conversations from './20261126_0012_conversations.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   reactors,
   handoffNames,
   statusWebhooks,
+  conversations,
 ];

@@ -16,6 +16,7 @@ interface Patch {
   attempts?: number;
   deferred_until?: string | null;
   sent_at?: string;
+  conversation_id?: string;
 }
 
 const STATUS_OF: Record<string, string> = {
@@ -51,6 +52,9 @@ function patchFor(event: MessageEvent, into: Patch): void {
       into.error_message = event.data.message;
       if (event.data.retryable) into.deferred_until = event.data.retryAt;
       return;
+    case 'MessageResponded':
+      into.conversation_id = event.data.conversationId;
+      break;
     case 'MessageUndelivered':
       into.error_source = 'provider';
       into.error_code = event.data.code;
@@ -130,12 +134,13 @@ export const campaignMessagesProjection: Projection = {
            attempts = coalesce(p.attempts, m.attempts),
            deferred_until = coalesce(p.deferred_until, m.deferred_until),
            sent_at = coalesce(p.sent_at, m.sent_at),
+           conversation_id = coalesce(p.conversation_id, m.conversation_id),
            updated_at = p.updated_at,
            revision = p.revision
          from jsonb_to_recordset(?::jsonb) as p(
            account_id text, message_id text, revision int, updated_at timestamptz, status text, reason text,
            error_source text, error_code text, error_message text, provider_message_id text, attempts int,
-           deferred_until timestamptz, sent_at timestamptz)
+           deferred_until timestamptz, sent_at timestamptz, conversation_id text)
          where m.account_id = p.account_id and m.message_id = p.message_id and m.revision < p.revision`,
         [table('campaign_messages'), JSON.stringify(rows.slice(start, start + 1000))],
       );

@@ -23,6 +23,10 @@ function metricsOf(event: RecordedEvent): string[] {
       return ['responded'];
     case 'ConsumerOptedOut':
       return ['opt-outs'];
+    case 'ConversationOpened':
+      return ['conversations-created'];
+    case 'ConversationClosed':
+      return ['conversations-closed'];
     default:
       return [];
   }
@@ -45,6 +49,8 @@ export const dailyStatsProjection: Projection = {
     'MessageUndelivered',
     'MessageResponded',
     'ConsumerOptedOut',
+    'ConversationOpened',
+    'ConversationClosed',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     const rows = events.flatMap((event) =>

@@ -7,6 +7,7 @@ import * as account from '../domain/account.ts';
 import { DEFAULT_ACCOUNT_SEND_RATE } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import * as consumer from '../domain/consumer.ts';
+import * as conversation from '../domain/conversation.ts';
 import { DomainError } from '../domain/decider.ts';
 import * as message from '../domain/message.ts';
 import { DEFAULT_SMS_WINDOW, nextOpening } from '../domain/receiving-window.ts';
@@ -209,6 +210,16 @@ export class Dispatcher {
       consumer.initialState(),
     );
     if (consumerState.optedOut) return skip('opted-out');
+    // The open-conversation rule, from the event store: a consumer in a conversation is not interrupted.
+    if (consumerState.openConversationId) {
+      const open = (
+        await this.deps.store.read(conversation.conversationStream(consumerState.openConversationId))
+      ).reduce(
+        (s, e) => conversation.evolve(s, { type: e.type, data: e.data } as conversation.ConversationEvent),
+        conversation.initialState(),
+      );
+      if (open.status !== 'closed') return skip('open-conversation');
+    }
 
     const zones = await this.zonesOf(recipient.phone);
     const window = nextOpening({

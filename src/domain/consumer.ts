@@ -28,6 +28,9 @@ export const ConsumerEvents = {
   ConsumerOptedOut: z.object({ ...base, keyword: z.string().nullable(), channel: z.string(), via }),
   ConsumerOptedIn: z.object({ ...base, keyword: z.string().nullable(), channel: z.string(), via }),
   ConsumerErased: z.object({ ...base, requestedBy: z.string() }),
+  /** The consumer's one open conversation (F18): the router's lock, and the dispatcher's open-conversation rule. */
+  ConsumerConversationLinked: z.object({ ...base, conversationId: z.string() }),
+  ConsumerConversationUnlinked: z.object({ ...base, conversationId: z.string() }),
 };
 export type ConsumerEvent = EventsOf<typeof ConsumerEvents>;
 
@@ -47,26 +50,51 @@ export type ConsumerCommand =
       keyword: string | null;
       channel: string;
       via: z.infer<typeof via>;
-    };
+    }
+  | { type: 'LinkConversation'; accountId: string; consumerRef: string; conversationId: string }
+  | { type: 'UnlinkConversation'; accountId: string; consumerRef: string; conversationId: string };
 
 export interface Consumer {
   exists: boolean;
   optedOut: boolean;
   erased: boolean;
+  /** The open conversation, if any; at most one at a time per consumer and account. */
+  openConversationId: string | null;
 }
 
-export const initialState = (): Consumer => ({ exists: false, optedOut: false, erased: false });
+export const initialState = (): Consumer => ({
+  exists: false,
+  optedOut: false,
+  erased: false,
+  openConversationId: null,
+});
 
 export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent[] => {
   if (state.erased) throw new DomainError('CONSUMER_ERASED', 'This consumer was erased.', 409);
-  const { type, ...data } = command;
-  switch (type) {
-    case 'OptOut':
+  switch (command.type) {
+    case 'OptOut': {
+      const { type: _type, ...data } = command;
       return state.optedOut ? [] : [{ type: 'ConsumerOptedOut', data }];
-    case 'OptIn':
+    }
+    case 'OptIn': {
+      const { type: _type, ...data } = command;
       return state.optedOut ? [{ type: 'ConsumerOptedIn', data }] : [];
+    }
+    case 'LinkConversation': {
+      const { type: _type, ...data } = command;
+      if (state.openConversationId === command.conversationId) return [];
+      if (state.openConversationId) {
+        throw new DomainError('CONVERSATION_ALREADY_OPEN', 'The consumer already has an open conversation.', 409);
+      }
+      return [{ type: 'ConsumerConversationLinked', data }];
+    }
+    case 'UnlinkConversation': {
+      const { type: _type, ...data } = command;
+      if (state.openConversationId !== command.conversationId) return [];
+      return [{ type: 'ConsumerConversationUnlinked', data }];
+    }
     default:
-      return assertNever(type);
+      return assertNever(command);
   }
 };
 
@@ -78,6 +106,10 @@ export const evolve = (state: Consumer, event: ConsumerEvent): Consumer => {
       return { ...state, exists: true, optedOut: false };
     case 'ConsumerErased':
       return { ...state, erased: true };
+    case 'ConsumerConversationLinked':
+      return { ...state, exists: true, openConversationId: event.data.conversationId };
+    case 'ConsumerConversationUnlinked':
+      return { ...state, openConversationId: null };
     default:
       return assertNever(event);
   }

@@ -26,6 +26,8 @@ export const ConversationEvents = {
     messageId: z.string().nullable(),
     /** The first proactive message, sealed, with when it was sent; null for a plain inbound conversation. */
     firstMessage: z.object({ sealed: z.string(), sentAt: z.string(), campaignName: z.string() }).nullable(),
+    /** The consumer's number, sealed with their key, so the inbox can show it and agents can answer. */
+    sealedPhone: z.string().optional(),
   }),
   ConsumerMessageReceived: z.object({
     accountId: z.string(),

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { AppContext } from '../../app/context.ts';
-import { handleCommand } from '../../app/handler.ts';
+import { closeConversation, routeInbound } from '../../app/conversations.ts';
+import { foldStream, handleCommand } from '../../app/handler.ts';
 import type { PersonalData } from '../../app/personal-data.ts';
 import { type SmsProvider, twilioSignatureCheck } from '../../channels/twilio.ts';
 import * as consumer from '../../domain/consumer.ts';
@@ -9,6 +11,8 @@ import * as message from '../../domain/message.ts';
 import { normalizePhone } from '../../domain/sms.ts';
 
 export const HELP_REPLY = 'Reply STOP to unsubscribe, START to subscribe again. Msg&data rates may apply.';
+/** Twilio's own limit for one message body. */
+const MAX_INBOUND_LENGTH = 1600;
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
 export interface TwilioWebhookDeps {
@@ -73,7 +77,7 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
       return;
     }
     // The number the consumer wrote to tells the account.
-    const sender = await app.db('senders').where({ address: to, channel: 'sms' }).first('account_id');
+    const sender = await app.db('senders').where({ address: to, channel: 'sms' }).first('account_id', 'sender_id');
     if (!sender) {
       app.log.warn('inbound message to a number that is no sender of any account; ignored');
       res.status(404).type('text/plain').send('Unknown recipient number');
@@ -98,13 +102,54 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
         },
         context,
       );
+      if (keyword === 'opt-out') await closeOnOptOut(accountId, consumerRef, context);
     } else if (keyword === 'help') {
       await deps.provider.send({ from: to, to: from, body: HELP_REPLY });
+    } else if (body.trim() === '') {
+      app.log.info({ accountId }, 'inbound message with an empty body; nothing to route');
+    } else if (body.length > MAX_INBOUND_LENGTH) {
+      app.log.warn({ accountId, length: body.length }, 'inbound message longer than an SMS can be; refused');
+      res.status(400).type('text/plain').send(`Body is longer than ${MAX_INBOUND_LENGTH} characters`);
+      return;
     } else {
-      app.log.info({ accountId }, 'consumer reply received');
+      const routed = await routeInbound(
+        { ...app, personalData: deps.personalData, provider: deps.provider },
+        {
+          accountId,
+          consumerRef,
+          phone: from,
+          senderId: sender.sender_id as string,
+          body,
+          providerMessageId: typeof req.body.MessageSid === 'string' ? req.body.MessageSid : `inbound-${randomUUID()}`,
+          now: new Date(),
+        },
+      );
+      app.log.info(
+        { accountId, conversationId: routed.conversationId, routing: routed.routing },
+        'consumer reply routed',
+      );
     }
     twiml(res);
   });
+
+  /** A consumer who opts out leaves their conversation: it closes, so nobody answers into a STOP. */
+  async function closeOnOptOut(
+    accountId: string,
+    consumerRef: string,
+    context: { actor: string; correlationId?: string },
+  ) {
+    const state = foldStream(consumer, await app.store.read(consumer.consumerStream(accountId, consumerRef)));
+    if (!state.openConversationId) return;
+    try {
+      await closeConversation(
+        app,
+        { accountId, conversationId: state.openConversationId, by: 'consumer', reason: 'consumer-opted-out' },
+        context,
+      );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+    }
+  }
 
   return router;
 }

@@ -1,0 +1,102 @@
+import type { ConversationEvent } from '../src/domain/conversation.ts';
+import type { RecordedEvent } from '../src/eventstore/port.ts';
+import type { Projection } from '../src/projections/types.ts';
+
+/**
+ * The agent inbox (F18): each conversation's state, skill and last activity, and its transcript, which opens with
+ * the first proactive message. Texts stay sealed here; the web tool opens them with the consumer's key.
+ */
+export const conversationsProjection: Projection = {
+  name: 'conversations',
+  tables: ['conversations', 'conversation_messages'],
+  handles: [
+    'ConversationOpened',
+    'ConsumerMessageReceived',
+    'AgentMessageSent',
+    'ConversationTransferred',
+    'ConversationClosed',
+  ],
+  async project(events: RecordedEvent[], { trx, table }) {
+    for (const recorded of events) {
+      const event = recorded as unknown as ConversationEvent & RecordedEvent;
+      const { accountId, conversationId } = event.data;
+      const where = { account_id: accountId, conversation_id: conversationId };
+      switch (event.type) {
+        case 'ConversationOpened': {
+          const data = event.data;
+          await trx(table('conversations'))
+            .insert({
+              ...where,
+              consumer_ref: data.consumerRef,
+              channel: data.channel,
+              sender_id: data.senderId,
+              skill_id: data.skillId,
+              routing: data.routing,
+              campaign_id: data.campaignId,
+              message_id: data.messageId,
+              status: 'open',
+              sealed_phone: data.sealedPhone ?? null,
+              opened_at: recorded.createdAt,
+              last_activity_at: recorded.createdAt,
+            })
+            .onConflict(['account_id', 'conversation_id'])
+            .ignore();
+          if (data.firstMessage) {
+            await trx(table('conversation_messages'))
+              .insert({
+                event_id: recorded.id,
+                ...where,
+                direction: 'proactive',
+                sealed: data.firstMessage.sealed,
+                campaign_name: data.firstMessage.campaignName,
+                at: data.firstMessage.sentAt,
+              })
+              .onConflict('event_id')
+              .ignore();
+          }
+          break;
+        }
+        case 'ConsumerMessageReceived':
+          await trx(table('conversation_messages'))
+            .insert({
+              event_id: recorded.id,
+              ...where,
+              direction: 'in',
+              sealed: event.data.sealed,
+              at: event.data.receivedAt,
+            })
+            .onConflict('event_id')
+            .ignore();
+          await trx(table('conversations'))
+            .where(where)
+            .update({ last_activity_at: event.data.receivedAt, last_consumer_at: event.data.receivedAt });
+          break;
+        case 'AgentMessageSent':
+          await trx(table('conversation_messages'))
+            .insert({
+              event_id: recorded.id,
+              ...where,
+              direction: 'out',
+              sealed: event.data.sealed,
+              agent_id: event.data.agentId,
+              at: event.data.sentAt,
+            })
+            .onConflict('event_id')
+            .ignore();
+          await trx(table('conversations')).where(where).update({ last_activity_at: event.data.sentAt });
+          break;
+        case 'ConversationTransferred':
+          await trx(table('conversations')).where(where).update({ skill_id: event.data.toSkillId });
+          break;
+        case 'ConversationClosed':
+          await trx(table('conversations')).where(where).update({
+            status: 'closed',
+            closed_at: event.data.closedAt,
+            closed_by: event.data.by,
+            close_reason: event.data.reason,
+          });
+          break;
+      }
+    }
+  },
+};

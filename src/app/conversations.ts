@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import type { SmsProvider } from '../channels/twilio.ts';
+import * as account from '../domain/account.ts';
+import * as campaign from '../domain/campaign.ts';
+import * as consumer from '../domain/consumer.ts';
+import * as conversation from '../domain/conversation.ts';
+import { DomainError } from '../domain/decider.ts';
+import * as message from '../domain/message.ts';
+import { renderSms, withOptOut } from '../domain/sms.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { WrongExpectedVersionError } from '../eventstore/port.ts';
+import type { Db } from '../infra/db.ts';
+import type { Logger } from '../infra/logger.ts';
+import { type CommandContext, foldStream, handleCommand, metadataFor } from './handler.ts';
+import type { PersonalData } from './personal-data.ts';
+
+export interface ConversationDeps {
+  store: EventStore;
+  db: Db;
+  log: Logger;
+  personalData: PersonalData;
+  provider: SmsProvider;
+}
+
+export interface InboundMessage {
+  accountId: string;
+  consumerRef: string;
+  phone: string;
+  senderId: string | null;
+  body: string;
+  providerMessageId: string;
+  now: Date;
+}
+
+export type RouteOutcome = {
+  conversationId: string;
+  routing: conversation.RoutingDecision['routing'] | 'open-conversation';
+  opened: boolean;
+};
+
+const ROUTER = { actor: 'system:conversation-router' };
+
+/** The latest proactive message this account sent the consumer, read from its streams (not a lagging model). */
+async function latestProactive(deps: ConversationDeps, accountId: string, consumerRef: string) {
+  const row = await deps
+    .db('campaign_messages')
+    .where({ account_id: accountId, consumer_ref: consumerRef })
+    .whereNotNull('sent_at')
+    .orderBy('sent_at', 'desc')
+    .first<{ message_id: string; campaign_id: string } | undefined>('message_id', 'campaign_id');
+  if (!row) return null;
+  const messageState = foldStream(message, await deps.store.read(message.messageStream(row.message_id)));
+  const campaignState = foldStream(campaign, await deps.store.read(campaign.campaignStream(row.campaign_id)));
+  const sentEvent = (await deps.store.read(message.messageStream(row.message_id))).find(
+    (event) => event.type === 'MessageSent',
+  );
+  if (!sentEvent || !campaignState.draft || !messageState.queued) return null;
+  return {
+    campaignId: row.campaign_id,
+    messageId: row.message_id,
+    skillId: campaignState.draft.skillId,
+    sentAt: new Date((sentEvent.data as { sentAt: string }).sentAt),
+    lookbackHours: campaignState.draft.lookbackHours,
+    routeAllWithinLookback: campaignState.draft.routeAllWithinLookback,
+    responded: messageState.status === 'responded',
+    draft: campaignState.draft,
+    sealedRecipient: messageState.queued.sealed,
+  };
+}
+
+/**
+ * F8/F18: a consumer's reply that is not a keyword. It joins the consumer's open conversation; otherwise the
+ * latest proactive message within its lookback decides the skill (first reply → the campaign's skill and
+ * MessageResponded; later replies → the campaign's skill if routeAllWithinLookback, else the default skill);
+ * with nothing in lookback it opens a plain inbound conversation on the default skill. The consumer stream is
+ * the lock: two replies at once open one conversation.
+ */
+export async function routeInbound(deps: ConversationDeps, input: InboundMessage): Promise<RouteOutcome> {
+  const { accountId, consumerRef } = input;
+  const consumerStreamId = consumer.consumerStream(accountId, consumerRef);
+  const sealedBody = await deps.personalData.sealFor(accountId, consumerRef, { text: input.body });
+  const now = input.now.toISOString();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const consumerState = foldStream(consumer, await deps.store.read(consumerStreamId));
+    const openId = consumerState.openConversationId;
+    if (openId) {
+      const existing = foldStream(conversation, await deps.store.read(conversation.conversationStream(openId)));
+      if (existing.status === 'open') {
+        await handleCommand(
+          deps.store,
+          conversation.conversationStream(openId),
+          conversation,
+          {
+            type: 'ReceiveConsumerMessage',
+            accountId,
+            conversationId: openId,
+            providerMessageId: input.providerMessageId,
+            sealed: sealedBody,
+            now,
+          },
+          ROUTER,
+        );
+        return { conversationId: openId, routing: 'open-conversation', opened: false };
+      }
+      if (existing.status === 'closed') {
+        // Closed but not yet unlinked (a crash between the two): finish the unlink, then route afresh.
+        await handleCommand(
+          deps.store,
+          consumerStreamId,
+          consumer,
+          { type: 'UnlinkConversation', accountId, consumerRef, conversationId: openId },
+          ROUTER,
+        );
+        continue;
+      }
+    }
+    const accountState = foldStream(account, await deps.store.read(account.accountStream(accountId)));
+    const latest = await latestProactive(deps, accountId, consumerRef);
+    const decision = conversation.routeReply({
+      now: input.now,
+      defaultSkillId: accountState.settings.defaultSkillId,
+      latestProactive: latest,
+    });
+    // Linked but never opened (a crash between the two) reuses the id; otherwise a new one.
+    const conversationId = openId ?? randomUUID().replace(/-/g, '');
+    try {
+      await handleCommand(
+        deps.store,
+        consumerStreamId,
+        consumer,
+        { type: 'LinkConversation', accountId, consumerRef, conversationId },
+        ROUTER,
+      );
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'CONVERSATION_ALREADY_OPEN') continue;
+      throw error;
+    }
+    let firstMessage: { sealed: string; sentAt: string; campaignName: string } | null = null;
+    if (latest && decision.campaignId === latest.campaignId) {
+      const recipient = await deps.personalData.openFor<{ phone: string; variables: Record<string, string> }>(
+        accountId,
+        consumerRef,
+        latest.sealedRecipient,
+      );
+      const rendered = renderSms(latest.draft.text, recipient.variables);
+      const text = withOptOut(rendered.ok ? rendered.text : latest.draft.text, latest.draft.optOutText);
+      firstMessage = {
+        sealed: await deps.personalData.sealFor(accountId, consumerRef, { text }),
+        sentAt: latest.sentAt.toISOString(),
+        campaignName: latest.draft.name,
+      };
+    }
+    const opened = conversation.decide(
+      {
+        type: 'OpenConversation',
+        accountId,
+        conversationId,
+        consumerRef,
+        channel: 'sms',
+        senderId: input.senderId ?? latest?.draft.senderId ?? null,
+        skillId: decision.skillId,
+        routing: decision.routing,
+        campaignId: decision.campaignId,
+        messageId: decision.messageId,
+        firstMessage,
+        sealedPhone: await deps.personalData.sealFor(accountId, consumerRef, { phone: input.phone }),
+      },
+      conversation.initialState(),
+    );
+    const received = conversation.decide(
+      {
+        type: 'ReceiveConsumerMessage',
+        accountId,
+        conversationId,
+        providerMessageId: input.providerMessageId,
+        sealed: sealedBody,
+        now,
+      },
+      conversation.evolve(conversation.initialState(), opened[0]!),
+    );
+    try {
+      await deps.store.append(
+        conversation.conversationStream(conversationId),
+        [...opened, ...received].map((event) => ({ ...event, metadata: metadataFor(ROUTER) })),
+        'no_stream',
+      );
+    } catch (error) {
+      // Opened meanwhile by a concurrent reply that found the same link: join it.
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      continue;
+    }
+    if (decision.routing === 'first-reply' && decision.messageId && decision.campaignId) {
+      await handleCommand(
+        deps.store,
+        message.messageStream(decision.messageId),
+        message,
+        {
+          type: 'RecordResponse',
+          accountId,
+          campaignId: decision.campaignId,
+          messageId: decision.messageId,
+          conversationId,
+          now,
+        },
+        ROUTER,
+      );
+    }
+    return { conversationId, routing: decision.routing, opened: true };
+  }
+  throw new DomainError('CONVERSATION_BUSY', 'The consumer’s conversation changed repeatedly; try again.', 409);
+}
+
+async function loadOpen(deps: Pick<ConversationDeps, 'store'>, accountId: string, conversationId: string) {
+  if (!/^[0-9a-f]{32}$/.test(conversationId)) {
+    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.', 404);
+  }
+  const events = await deps.store.read(conversation.conversationStream(conversationId));
+  const state = foldStream(conversation, events);
+  if (state.status === 'none' || state.accountId !== accountId) {
+    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.', 404);
+  }
+  const opened = events[0]!.data as { sealedPhone?: string };
+  return { state, sealedPhone: opened.sealedPhone ?? null };
+}
+
+/** An agent's answer, sent on the conversation's channel and sender through the channel provider. */
+export async function sendAgentReply(
+  deps: ConversationDeps,
+  input: { accountId: string; conversationId: string; agentId: string; text: string },
+  context: CommandContext,
+) {
+  const text = input.text.trim();
+  if (!text) throw new DomainError('EMPTY_MESSAGE', 'Write a reply before sending.', 400, 'text');
+  if (text.length > conversation.MAX_AGENT_MESSAGE_LENGTH) {
+    throw new DomainError(
+      'MESSAGE_TOO_LONG',
+      `A reply is at most ${conversation.MAX_AGENT_MESSAGE_LENGTH} characters (this one is ${text.length}).`,
+      400,
+      'text',
+    );
+  }
+  const { state, sealedPhone } = await loadOpen(deps, input.accountId, input.conversationId);
+  if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.', 409);
+  if (!sealedPhone) throw new DomainError('NO_ADDRESS', 'This conversation has no number to answer.', 409);
+  const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
+  const sender = state.senderId ? accountState.settings.senders[state.senderId] : undefined;
+  if (!sender) {
+    throw new DomainError('SENDER_REMOVED', 'The number this conversation uses was removed from the account.', 409);
+  }
+  const { phone } = await deps.personalData.openFor<{ phone: string }>(input.accountId, state.consumerRef, sealedPhone);
+  const sent = await deps.provider.send({ from: sender.address, to: phone, body: text });
+  return handleCommand(
+    deps.store,
+    conversation.conversationStream(input.conversationId),
+    conversation,
+    {
+      type: 'SendAgentMessage',
+      accountId: input.accountId,
+      conversationId: input.conversationId,
+      agentId: input.agentId,
+      providerMessageId: sent.providerMessageId,
+      sealed: await deps.personalData.sealFor(input.accountId, state.consumerRef, { text }),
+      now: new Date().toISOString(),
+    },
+    context,
+  );
+}
+
+/** Closes the conversation, then frees the consumer for new campaigns and conversations. */
+export async function closeConversation(
+  deps: Pick<ConversationDeps, 'store'>,
+  input: {
+    accountId: string;
+    conversationId: string;
+    by: string;
+    reason: 'agent' | 'idle-timeout' | 'consumer-opted-out';
+  },
+  context: CommandContext,
+) {
+  const { state } = await loadOpen(deps, input.accountId, input.conversationId);
+  const result = await handleCommand(
+    deps.store,
+    conversation.conversationStream(input.conversationId),
+    conversation,
+    { type: 'CloseConversation', ...input, now: new Date().toISOString() },
+    context,
+  );
+  await handleCommand(
+    deps.store,
+    consumer.consumerStream(input.accountId, state.consumerRef),
+    consumer,
+    {
+      type: 'UnlinkConversation',
+      accountId: input.accountId,
+      consumerRef: state.consumerRef,
+      conversationId: input.conversationId,
+    },
+    context,
+  );
+  return result;
+}
+
+export async function transferConversation(
+  deps: Pick<ConversationDeps, 'store'>,
+  input: { accountId: string; conversationId: string; toSkillId: string; by: string },
+  context: CommandContext,
+) {
+  const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
+  if (!accountState.settings.skills[input.toSkillId]) {
+    throw new DomainError('UNKNOWN_SKILL', 'That skill is not a skill of this account.', 400, 'skill');
+  }
+  await loadOpen(deps, input.accountId, input.conversationId);
+  return handleCommand(
+    deps.store,
+    conversation.conversationStream(input.conversationId),
+    conversation,
+    { type: 'TransferConversation', ...input },
+    context,
+  );
+}
