@@ -15,6 +15,7 @@ import { opsRoutes } from './ops.ts';
 import { authRoutes } from './web/auth.ts';
 import { eventHistoryRoutes } from './web/events.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
+import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
 import { userRoutes } from './web/users.ts';
@@ -49,6 +50,9 @@ export function createHttpApp(app: AppContext): Express {
           // htmx adds its indicator styles inline.
           'style-src': ["'self'", "'unsafe-inline'"],
           'script-src': ["'self'"],
+          // Self-hosted on plain http (npm start on localhost) must keep working: upgrading htmx's requests to
+          // https would break them. Behind TLS, HSTS does the upgrading.
+          'upgrade-insecure-requests': null,
         },
       },
     }),
@@ -86,6 +90,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(userRoutes(app));
   server.use(eventHistoryRoutes(app));
   server.use(handoffWebRoutes(app));
+  server.use(inboxRoutes(app));
   server.use(webhookWebRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 

@@ -48,7 +48,13 @@ export async function serveSandbox(deps: {
   server.set('views', path.join(root, 'views'));
   server.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'script-src': ["'self'"] } },
+      contentSecurityPolicy: {
+        directives: {
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'script-src': ["'self'"],
+          'upgrade-insecure-requests': null,
+        },
+      },
     }),
   );
   server.use('/static/vendor/htmx.min.js', express.static(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
