@@ -51,12 +51,17 @@ const migration: Migration = {
     await db.schema.alterTable('campaign_messages', (t) => {
       t.text('conversation_id').nullable();
     });
+    // Read model of the account-settings projection: each account's idle timeout, when not the default.
+    await db.schema.createTable('conversation_settings', (t) => {
+      t.text('account_id').primary();
+      t.integer('idle_timeout_minutes').notNullable();
+    });
   },
   async down(db: Knex) {
     await db.schema.alterTable('campaign_messages', (t) => {
       t.dropColumn('conversation_id');
     });
-    for (const table of ['conversation_reads', 'conversation_messages', 'conversations']) {
+    for (const table of ['conversation_settings', 'conversation_reads', 'conversation_messages', 'conversations']) {
       await db.schema.dropTable(table);
     }
   },

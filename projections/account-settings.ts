@@ -8,7 +8,7 @@ import type { Projection } from '../src/projections/types.ts';
  */
 export const accountSettingsProjection: Projection = {
   name: 'account-settings',
-  tables: ['senders', 'account_send_rates', 'skills', 'receiving_windows', 'status_webhooks'],
+  tables: ['senders', 'account_send_rates', 'skills', 'receiving_windows', 'status_webhooks', 'conversation_settings'],
   handles: [
     'SenderAdded',
     'SenderRemoved',
@@ -18,6 +18,7 @@ export const accountSettingsProjection: Projection = {
     'ReceivingWindowSet',
     'StatusWebhookSet',
     'StatusWebhookRemoved',
+    'ConversationIdleTimeoutSet',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     for (const recorded of events) {
@@ -87,6 +88,12 @@ export const accountSettingsProjection: Projection = {
           break;
         case 'StatusWebhookRemoved':
           await trx(table('status_webhooks')).where({ account_id: event.data.accountId }).delete();
+          break;
+        case 'ConversationIdleTimeoutSet':
+          await trx(table('conversation_settings'))
+            .insert({ account_id: event.data.accountId, idle_timeout_minutes: event.data.minutes })
+            .onConflict(['account_id'])
+            .merge();
           break;
       }
     }

@@ -132,3 +132,18 @@ export function setDefaultTimeZone(
   }
   return run(deps, input.accountId, { type: 'SetDefaultTimeZone', ...input }, context);
 }
+
+/** F18: how long an open conversation may stay idle before it is closed automatically. */
+export function setConversationIdleTimeout(
+  deps: Deps,
+  input: { accountId: string; minutes: number },
+  context: CommandContext,
+) {
+  return handleCommand(
+    deps.store,
+    account.accountStream(input.accountId),
+    account,
+    { type: 'SetConversationIdleTimeout', accountId: input.accountId, minutes: input.minutes },
+    context,
+  );
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SmsProvider } from '../channels/twilio.ts';
 import * as account from '../domain/account.ts';
+import { DEFAULT_CONVERSATION_IDLE_MINUTES } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import * as consumer from '../domain/consumer.ts';
 import * as conversation from '../domain/conversation.ts';
@@ -317,4 +318,56 @@ export async function transferConversation(
     { type: 'TransferConversation', ...input },
     context,
   );
+}
+
+/**
+ * Closes the conversations idle longer than their account's timeout (default a day). The read model finds the
+ * candidates; each one's own stream confirms it is still idle, so a message that just arrived keeps it open.
+ */
+export async function closeIdleConversations(
+  deps: Pick<ConversationDeps, 'store' | 'db' | 'log'>,
+  now: Date = new Date(),
+): Promise<number> {
+  const candidates = await deps
+    .db('conversations as c')
+    .leftJoin('conversation_settings as s', 's.account_id', 'c.account_id')
+    .where('c.status', 'open')
+    .andWhereRaw('c.last_activity_at < ?::timestamptz - make_interval(mins => coalesce(s.idle_timeout_minutes, ?))', [
+      now.toISOString(),
+      DEFAULT_CONVERSATION_IDLE_MINUTES,
+    ])
+    .orderBy('c.last_activity_at')
+    .limit(500)
+    .select<{ account_id: string; conversation_id: string; idle_timeout_minutes: number | null }[]>(
+      'c.account_id',
+      'c.conversation_id',
+      's.idle_timeout_minutes',
+    );
+  let closed = 0;
+  for (const candidate of candidates) {
+    const state = foldStream(
+      conversation,
+      await deps.store.read(conversation.conversationStream(candidate.conversation_id)),
+    );
+    const minutes = candidate.idle_timeout_minutes ?? DEFAULT_CONVERSATION_IDLE_MINUTES;
+    const cutoff = now.getTime() - minutes * 60_000;
+    if (state.status !== 'open' || (state.lastActivityAt && Date.parse(state.lastActivityAt) >= cutoff)) continue;
+    try {
+      await closeConversation(
+        deps,
+        {
+          accountId: candidate.account_id,
+          conversationId: candidate.conversation_id,
+          by: 'system:idle-timeout',
+          reason: 'idle-timeout',
+        },
+        { actor: 'system:idle-timeout' },
+      );
+      closed += 1;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      deps.log.warn({ err: error, conversationId: candidate.conversation_id }, 'idle conversation not closed');
+    }
+  }
+  return closed;
 }

@@ -1,4 +1,5 @@
 import type { AppContext } from '../app/context.ts';
+import { closeIdleConversations } from '../app/conversations.ts';
 import { handleCommand } from '../app/handler.ts';
 import type { Channels } from '../channels/runtime.ts';
 import * as campaign from '../domain/campaign.ts';
@@ -53,6 +54,13 @@ export async function startWorker(
   webhooks.start();
   const cron = new CronScheduler(app.db, app.log);
   cron.start([
+    {
+      name: 'close-idle-conversations',
+      schedule: '*/30 * * * * *',
+      run: async () => {
+        await closeIdleConversations(app, options.now?.() ?? new Date());
+      },
+    },
     {
       name: 'start-scheduled-campaigns',
       schedule: '*/5 * * * * *',

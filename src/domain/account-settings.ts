@@ -53,7 +53,11 @@ export const AccountSettingsEvents = {
   /** B6: where message status changes are POSTed (the signing secret is kept outside the events). */
   StatusWebhookSet: z.object({ accountId: z.string(), url: z.string() }),
   StatusWebhookRemoved: z.object({ accountId: z.string() }),
+  /** F18: an open conversation with no activity for this long is closed automatically. */
+  ConversationIdleTimeoutSet: z.object({ accountId: z.string(), minutes: z.number().int() }),
 };
+
+export const DEFAULT_CONVERSATION_IDLE_MINUTES = 24 * 60;
 
 export const API_SCOPES = [
   'campaigns:write',
@@ -80,6 +84,7 @@ export interface AccountSettings {
   defaultTimeZone: string;
   apiClients: Record<string, { name: string; scopes: string[]; revoked: boolean }>;
   statusWebhookUrl: string | null;
+  conversationIdleMinutes: number;
 }
 
 export const initialSettings = (): AccountSettings => ({
@@ -91,6 +96,7 @@ export const initialSettings = (): AccountSettings => ({
   defaultTimeZone: 'UTC',
   apiClients: {},
   statusWebhookUrl: null,
+  conversationIdleMinutes: DEFAULT_CONVERSATION_IDLE_MINUTES,
 });
 
 export type AccountSettingsCommand =
@@ -112,7 +118,8 @@ export type AccountSettingsCommand =
   | { type: 'CreateApiClient'; accountId: string; clientId: string; name: string; scopes: string[] }
   | { type: 'RevokeApiClient'; accountId: string; clientId: string }
   | { type: 'SetStatusWebhook'; accountId: string; url: string }
-  | { type: 'RemoveStatusWebhook'; accountId: string };
+  | { type: 'RemoveStatusWebhook'; accountId: string }
+  | { type: 'SetConversationIdleTimeout'; accountId: string; minutes: number };
 
 export type SettingsEvent = {
   [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
@@ -228,6 +235,17 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
     case 'RemoveStatusWebhook':
       if (!settings.statusWebhookUrl) return [];
       return [{ type: 'StatusWebhookRemoved', data: { accountId } }];
+    case 'SetConversationIdleTimeout':
+      if (!Number.isInteger(command.minutes) || command.minutes < 5 || command.minutes > 30 * 24 * 60) {
+        throw new DomainError(
+          'INVALID_TIMEOUT',
+          'minutes must be a whole number from 5 to 43200 (30 days).',
+          400,
+          'minutes',
+        );
+      }
+      if (settings.conversationIdleMinutes === command.minutes) return [];
+      return [{ type: 'ConversationIdleTimeoutSet', data: { accountId, minutes: command.minutes } }];
   }
 }
 
@@ -277,5 +295,7 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
       return { ...settings, statusWebhookUrl: event.data.url };
     case 'StatusWebhookRemoved':
       return { ...settings, statusWebhookUrl: null };
+    case 'ConversationIdleTimeoutSet':
+      return { ...settings, conversationIdleMinutes: event.data.minutes };
   }
 }

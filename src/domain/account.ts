@@ -120,6 +120,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'RevokeApiClient':
     case 'SetStatusWebhook':
     case 'RemoveStatusWebhook':
+    case 'SetConversationIdleTimeout':
       requireAccount(state);
       return decideSettings(command, state.settings);
     case 'CreateAccount': {
@@ -219,6 +220,7 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'ApiClientRevoked':
     case 'StatusWebhookSet':
     case 'StatusWebhookRemoved':
+    case 'ConversationIdleTimeoutSet':
       return { ...state, settings: evolveSettings(state.settings, event) };
     case 'AccountCreated':
       return {

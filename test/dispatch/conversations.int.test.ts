@@ -1,8 +1,8 @@
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSkill } from '../../src/app/account-settings.ts';
+import { addSkill, setConversationIdleTimeout } from '../../src/app/account-settings.ts';
 import { createSmsCampaign } from '../../src/app/campaigns.ts';
-import { closeConversation, sendAgentReply } from '../../src/app/conversations.ts';
+import { closeConversation, closeIdleConversations, sendAgentReply } from '../../src/app/conversations.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { messageCounts, phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
@@ -156,9 +156,9 @@ describe('conversations through the sandbox', () => {
 
   it('routes a reply from a number never messaged to the default skill, and survives bad inbound messages', async () => {
     const stranger = phone(8100);
+    const before = (await conversationsOf(0)).length;
     await reply(stranger, 'Who is this?');
-    const rows = await running.app.db('conversations').where({ account_id: 'default' });
-    const plain = (await conversationsOf(rows.length)).find(
+    const plain = (await conversationsOf(before + 1)).find(
       (row) => row.campaign_id === null && row.routing === 'default-skill',
     );
     expect(plain).toMatchObject({ skill_id: support, status: 'open' });
@@ -224,5 +224,25 @@ describe('conversations through the sandbox', () => {
       ),
     ).rejects.toMatchObject({ code: 'MESSAGE_TOO_LONG', field: 'text' });
     expect(await running.app.db('sandbox_messages').count('* as count')).toEqual(before);
+  });
+});
+
+describe('idle conversations', () => {
+  it('closes an open conversation idle past the account’s timeout, and not before', async () => {
+    const set = await setConversationIdleTimeout(running.app, { accountId: 'default', minutes: 5 }, SYSTEM);
+    await waitForProjection(running.app.db, 'account-settings', set.position!, { timeoutMs: 5000 });
+    await expect(
+      setConversationIdleTimeout(running.app, { accountId: 'default', minutes: 1 }, SYSTEM),
+    ).rejects.toMatchObject({ code: 'INVALID_TIMEOUT', field: 'minutes' });
+    const open = await running.app.db('conversations').where({ account_id: 'default', status: 'open' });
+    expect(open.length).toBeGreaterThan(0);
+    const latest = Math.max(...open.map((row) => row.last_activity_at.getTime()));
+
+    expect(await closeIdleConversations(running.app, new Date(latest + 4 * 60_000))).toBe(0);
+    expect(await closeIdleConversations(running.app, new Date(latest + 6 * 60_000))).toBe(open.length);
+    for (const row of open) {
+      const events = await running.app.store.read(`conversation-${row.conversation_id}`);
+      expect(events.at(-1)).toMatchObject({ type: 'ConversationClosed', data: { reason: 'idle-timeout' } });
+    }
   });
 });

@@ -127,3 +127,78 @@ describe('classifyKeyword', () => {
     },
   );
 });
+
+describe('consumer conversation link (F18)', () => {
+  const link = (conversationId: string): ConsumerCommand => ({
+    type: 'LinkConversation',
+    accountId,
+    consumerRef,
+    conversationId,
+  });
+  const unlink = (conversationId: string): ConsumerCommand => ({
+    type: 'UnlinkConversation',
+    accountId,
+    consumerRef,
+    conversationId,
+  });
+  const linked = (conversationId: string): ConsumerEvent => ({
+    type: 'ConsumerConversationLinked',
+    data: { accountId, consumerRef, conversationId },
+  });
+  const unlinked = (conversationId: string): ConsumerEvent => ({
+    type: 'ConsumerConversationUnlinked',
+    data: { accountId, consumerRef, conversationId },
+  });
+
+  it('links a conversation to a consumer without one', () => {
+    given([])
+      .when(link('c1'))
+      .then([linked('c1')]);
+    given([optedOut, optedIn])
+      .when(link('c1'))
+      .then([linked('c1')]);
+  });
+
+  it('linking the same conversation again decides nothing', () => {
+    given([linked('c1')])
+      .when(link('c1'))
+      .then([]);
+  });
+
+  it('refuses a second open conversation', () => {
+    given([linked('c1')])
+      .when(link('c2'))
+      .thenThrows('CONVERSATION_ALREADY_OPEN');
+  });
+
+  it('unlinks only the open conversation; another id or none decides nothing', () => {
+    given([linked('c1')])
+      .when(unlink('c1'))
+      .then([unlinked('c1')]);
+    given([linked('c1')])
+      .when(unlink('c2'))
+      .then([]);
+    given([]).when(unlink('c1')).then([]);
+    given([linked('c1'), unlinked('c1')])
+      .when(unlink('c1'))
+      .then([]);
+  });
+
+  it('after an unlink, a new conversation can be linked', () => {
+    given([linked('c1'), unlinked('c1')])
+      .when(link('c2'))
+      .then([linked('c2')]);
+  });
+
+  it('an erased consumer is never linked', () => {
+    given([erased]).when(link('c1')).thenThrows('CONSUMER_ERASED');
+  });
+
+  it('tracks the open conversation in its state', () => {
+    const state = [linked('c1')].reduce(consumer.evolve, consumer.initialState());
+    expect(state.openConversationId).toBe('c1');
+    expect(
+      [linked('c1'), unlinked('c1')].reduce(consumer.evolve, consumer.initialState()).openConversationId,
+    ).toBeNull();
+  });
+});

@@ -203,10 +203,15 @@ describe('replayProjection', () => {
       writing = false;
       await Promise.all(writers);
     }
-    const head = await visible(lastAppended);
+    let head: GlobalPosition;
+    let caughtUp: boolean;
+    try {
+      head = await visible(lastAppended);
+      caughtUp = await waitForProjection(db, [witness.name, accounts.name], head, { timeoutMs: 60_000 });
+    } finally {
+      await runner.stop();
+    }
     expect(head).toEqual(lastAppended);
-    const caughtUp = await waitForProjection(db, [witness.name, accounts.name], head, { timeoutMs: 60_000 });
-    await runner.stop();
     expect(caughtUp).toBe(true);
 
     // Writers ran before, during and after the replays: the rebuilt tables took in some of their events, the
@@ -226,7 +231,7 @@ describe('replayProjection', () => {
     expect(handled).toBe(2 * accountsInStore);
     expect(await db('test_accounts').where({ active: false }).count({ n: '*' }).first()).toEqual({ n: '0' });
     expect(await db('test_account_events').count({ n: '*' }).first()).toEqual({ n: String(2 * accountsInStore) });
-  });
+  }, 180_000);
 
   it('catches up inside the swap lock when the live runner is ahead of the shadow', async () => {
     const runner = new ProjectionRunner({ store, db, projections: [witness], log: silentLogger });
