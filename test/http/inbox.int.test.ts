@@ -6,6 +6,7 @@ import { addUser } from '../../src/app/accounts.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { phone, readyAccount, SYSTEM, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { WebSession } from '../support/browser-session.ts';
 import { launchChromium } from '../support/chromium.ts';
 
 /** F18 in a real browser: an agent sees the conversation a reply opened, answers it, and closes it. */
@@ -92,4 +93,33 @@ describe('agent inbox in Chromium', () => {
     await page.goto(`${running.baseUrl}/inbox?status=closed`);
     expect(await page.locator('tr[data-conversation]', { hasText: consumerPhone }).count()).toBe(1);
   }, 90_000);
+});
+
+describe('inbox rights', () => {
+  it('lets a read-only role read conversations but not answer, transfer or close them (403, nothing sent)', async () => {
+    const added = await addUser(
+      running.app,
+      { accountId: 'default', email: 'auditor@outbound.test', role: 'auditor', password: 'auditor password 1' },
+      SYSTEM,
+    );
+    await waitForProjection(running.app.db, 'users', added.position!, { timeoutMs: 5000 });
+    const auditor = new WebSession(running.baseUrl);
+    expect((await auditor.login('auditor@outbound.test', 'auditor password 1')).status).toBe(303);
+    const [row] = await running.app.db('conversations').where({ account_id: 'default' });
+    const page = await auditor.get(`/inbox/${row.conversation_id}`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Can I check in early?');
+    expect(page.html).not.toContain('id="reply-form"');
+    const before = await running.app.store.headPosition();
+    const sent = await running.app.db('sandbox_messages').count('* as count');
+    for (const action of ['reply', 'transfer', 'close']) {
+      const forged = await auditor.post(`/inbox/${row.conversation_id}/${action}`, {
+        text: 'forged',
+        skill: row.skill_id,
+      });
+      expect(forged.status, action).toBe(403);
+    }
+    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await running.app.db('sandbox_messages').count('* as count')).toEqual(sent);
+  });
 });
