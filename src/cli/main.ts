@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { addSender, setSendRate } from '../app/account-settings.ts';
+import { addSender, setConversationIdleTimeout, setSendRate } from '../app/account-settings.ts';
 import { addUser, createAccount } from '../app/accounts.ts';
 import { createApiClient } from '../app/api-clients.ts';
 import { serveSandbox } from '../channels/sandbox/standalone.ts';
@@ -24,6 +24,8 @@ Commands:
   sender add --account <id> --channel sms|whatsapp --address <E.164> [--rate <msg/s, 0 = no limit>] [--label <l>]
                                             (default rate 1 msg/s, a long code's)
   account set-send-rate --account <id> --channel sms|whatsapp|inapp --rate <msg/s, 0 = no limit>
+  account set-conversation-timeout --account <id> --minutes <5..43200>
+                                            (open conversations idle this long close by themselves; default 1440)
   api-client create --account <id> --scopes <${API_SCOPES.join(',')}> [--name <name>]
                                             (prints {clientId, clientSecret}; the secret is shown only here)
   sandbox [--port <n>]                      serve the Twilio sandbox as its own process (default port 3001);
@@ -100,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
       rate: { type: 'string' },
       label: { type: 'string' },
       scopes: { type: 'string' },
+      minutes: { type: 'string' },
       port: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -111,8 +114,8 @@ async function run(argv: string[]): Promise<number> {
   }
   const known = ['migrate', 'replay', 'account', 'user', 'sender', 'api-client', 'sandbox'];
   if (!known.includes(command)) throw new UsageError(`unknown command: ${command}`);
-  if (command === 'account' && sub !== 'create' && sub !== 'set-send-rate') {
-    throw new UsageError('did you mean: account create, or account set-send-rate');
+  if (command === 'account' && !['create', 'set-send-rate', 'set-conversation-timeout'].includes(sub ?? '')) {
+    throw new UsageError('did you mean: account create, account set-send-rate or account set-conversation-timeout');
   }
   if (command === 'user' && sub !== 'add') throw new UsageError('did you mean: user add');
   if (command === 'sender' && sub !== 'add') throw new UsageError('did you mean: sender add');
@@ -170,6 +173,14 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case 'account': {
+        if (sub === 'set-conversation-timeout') {
+          const accountId = option(values, 'account');
+          const text = option(values, 'minutes');
+          if (!/^\d+$/.test(text)) throw new UsageError('--minutes must be a whole number of minutes');
+          await setConversationIdleTimeout(app, { accountId, minutes: Number(text) }, CLI_ACTOR);
+          console.log(JSON.stringify({ accountId, conversationIdleMinutes: Number(text) }));
+          return 0;
+        }
         if (sub === 'set-send-rate') {
           const accountId = option(values, 'account');
           const channel = option(values, 'channel');

@@ -134,6 +134,13 @@ describe('npm start with nothing installed', () => {
     expect(badScopes.code).toBe(2);
     expect(badScopes.stderr).toContain('unknown: root');
 
+    const timeout = await cli(['account', 'set-conversation-timeout', '--account', 'default', '--minutes', '90']);
+    expect(timeout.code, timeout.stderr).toBe(0);
+    expect(JSON.parse(timeout.stdout)).toEqual({ accountId: 'default', conversationIdleMinutes: 90 });
+    const tooShort = await cli(['account', 'set-conversation-timeout', '--account', 'default', '--minutes', '1']);
+    expect(tooShort.code).toBe(1);
+    expect(tooShort.stderr).toContain('INVALID_TIMEOUT');
+
     // The projections the CLI replays while the app runs are rebuilt and swapped in.
     const replayed = await cli(['replay', 'users']);
     expect(replayed.code, replayed.stderr).toBe(0);
