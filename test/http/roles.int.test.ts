@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addUser } from '../../src/app/accounts.ts';
+import type { Role } from '../../src/domain/account.ts';
+import { waitForProjection } from '../../src/projections/wait.ts';
+import { SYSTEM } from '../dispatch/support.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { WebSession } from '../support/browser-session.ts';
+import { listRoutes } from '../support/routes.ts';
+
+/**
+ * F3, enforced by the server: every mutating route of the web tool, walked from the Express route table, refuses
+ * each read-only role with 403 and records nothing. The only writes Agents and Agent Managers have are the
+ * inbox's (reply, transfer, close).
+ */
+let running: TestApp;
+const sessions = new Map<Role, WebSession>();
+const READ_ONLY: Role[] = ['auditor', 'agent', 'agent_manager'];
+const INBOX_WRITES = /^\/inbox\/:id\/(reply|transfer|close)$/;
+/** Routes outside the web tool's roles: their own authentication (API tokens, Twilio signatures) or none needed. */
+const OUTSIDE = /^\/(api|oauth|webhooks|sandbox)(\/|$)|^\/(login|logout)$/;
+
+beforeAll(async () => {
+  running = await startTestApp();
+  for (const role of READ_ONLY) {
+    const email = `${role}@outbound.test`;
+    const added = await addUser(
+      running.app,
+      { accountId: 'default', email, role, password: `${role} password 1` },
+      SYSTEM,
+    );
+    await waitForProjection(running.app.db, 'users', added.position!, { timeoutMs: 5000 });
+    const session = new WebSession(running.baseUrl);
+    expect((await session.login(email, `${role} password 1`)).status).toBe(303);
+    sessions.set(role, session);
+  }
+});
+afterAll(async () => {
+  await running?.close();
+});
+
+describe('roles on the web tool', () => {
+  it('refuses every mutating route to every read-only role (403), except the inbox writes for agents', async () => {
+    const mutating = listRoutes(running.http).filter(
+      (route) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) && !OUTSIDE.test(route.path),
+    );
+    expect(mutating.length).toBeGreaterThanOrEqual(10);
+    const before = await running.app.store.headPosition();
+    const refused: string[] = [];
+    for (const route of mutating) {
+      const path = route.path.replace(/:\w+/g, '0123456789abcdef0123456789abcdef');
+      for (const role of READ_ONLY) {
+        if (role !== 'auditor' && INBOX_WRITES.test(route.path)) continue;
+        const answer = await sessions.get(role)!.post(path, { text: 'x', name: 'x', url: 'http://example.com' });
+        expect(answer.status, `${role} ${route.method} ${route.path}`).toBe(403);
+        refused.push(`${role} ${route.path}`);
+      }
+    }
+    expect(refused.length).toBeGreaterThanOrEqual(mutating.length * 2);
+    expect(await running.app.store.headPosition()).toEqual(before);
+  });
+});
