@@ -118,6 +118,7 @@ describe('inbox rights', () => {
         skill: row.skill_id,
       });
       expect(forged.status, action).toBe(403);
+      expect(forged.html, action).toContain('Your role does not allow this');
     }
     expect(await running.app.store.headPosition()).toEqual(before);
     expect(await running.app.db('sandbox_messages').count('* as count')).toEqual(sent);

@@ -31,6 +31,8 @@ beforeAll(async () => {
     await waitForProjection(running.app.db, 'users', added.position!, { timeoutMs: 5000 });
     const session = new WebSession(running.baseUrl);
     expect((await session.login(email, `${role} password 1`)).status).toBe(303);
+    // A page after signing in carries the session's own CSRF token: refusals below are the role's, not the form's.
+    expect((await session.get('/onboarding')).status).toBe(200);
     sessions.set(role, session);
   }
 });
@@ -52,6 +54,7 @@ describe('roles on the web tool', () => {
         if (role !== 'auditor' && INBOX_WRITES.test(route.path)) continue;
         const answer = await sessions.get(role)!.post(path, { text: 'x', name: 'x', url: 'http://example.com' });
         expect(answer.status, `${role} ${route.method} ${route.path}`).toBe(403);
+        expect(answer.html, `${role} ${route.method} ${route.path}`).toContain('Your role does not allow this');
         refused.push(`${role} ${route.path}`);
       }
     }

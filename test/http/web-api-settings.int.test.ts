@@ -90,7 +90,9 @@ describe('API handoffs in the web tool', () => {
     expect(page.html).not.toContain('New handoff');
     expect(page.html).not.toContain('/archive');
     const before = await running.app.store.headPosition();
-    expect((await agent.post('/handoffs', handoffForm({ name: 'Forged' }))).status).toBe(403);
+    const forged = await agent.post('/handoffs', handoffForm({ name: 'Forged' }));
+    expect(forged.status).toBe(403);
+    expect(forged.html).toContain('Your role does not allow this');
     expect((await agent.get('/handoffs/new')).status).toBe(403);
     expect(await running.app.store.headPosition()).toEqual(before);
   });
@@ -123,7 +125,9 @@ describe('status webhook in the web tool', () => {
     const agentView = await agent.get('/settings/webhooks');
     expect(agentView.html).toContain('id="failed-deliveries"');
     expect(agentView.html).not.toContain('Send again');
-    expect((await agent.post(`/settings/webhooks/deliveries/${eventId}/retry`, {})).status).toBe(403);
+    const forgedRetry = await agent.post(`/settings/webhooks/deliveries/${eventId}/retry`, {});
+    expect(forgedRetry.status).toBe(403);
+    expect(forgedRetry.html).toContain('Your role does not allow this');
 
     // The brand fixes its receiver, and the admin sends the failed delivery again: it arrives.
     const arrived: string[] = [];
