@@ -18,6 +18,7 @@ import { handoffWebRoutes } from './web/handoffs.ts';
 import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
+import { settingsRoutes } from './web/settings.ts';
 import { userRoutes } from './web/users.ts';
 import { webhookWebRoutes } from './web/webhooks.ts';
 import { twilioWebhooks } from './webhooks/twilio.ts';
@@ -91,6 +92,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(eventHistoryRoutes(app));
   server.use(handoffWebRoutes(app));
   server.use(inboxRoutes(app));
+  server.use(settingsRoutes(app));
   server.use(webhookWebRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
