@@ -11,6 +11,7 @@ import reactors from './20261124_0009_reactors.ts';
 import handoffNames from './20261126_0010_handoff_names.ts';
 import statusWebhooks from './20261126_0011_status_webhooks.ts';
 import conversations from './20261126_0012_conversations.ts';
+import campaignUploads from './20261126_0013_campaign_uploads.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -26,4 +27,5 @@ export const migrations: Migration[] = [
   handoffNames,
   statusWebhooks,
   conversations,
+  campaignUploads,
 ];

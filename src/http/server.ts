@@ -13,6 +13,7 @@ import { apiRoutes } from './api/index.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
 import { authRoutes } from './web/auth.ts';
+import { campaignWizardRoutes } from './web/campaign-wizard.ts';
 import { campaignWebRoutes } from './web/campaigns.ts';
 import { eventHistoryRoutes } from './web/events.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
@@ -93,6 +94,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(eventHistoryRoutes(app));
   server.use(handoffWebRoutes(app));
   server.use(inboxRoutes(app));
+  server.use(campaignWizardRoutes(app));
   server.use(campaignWebRoutes(app));
   server.use(settingsRoutes(app));
   server.use(webhookWebRoutes(app));

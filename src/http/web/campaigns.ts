@@ -90,6 +90,7 @@ export function campaignWebRoutes(app: AppContext): Router {
       page: current,
       pages: Math.max(1, Math.ceil(count / PAGE)),
       total: count,
+      canCreate: (EDITORS as readonly string[]).includes(req.user!.role),
     });
   });
 
