@@ -90,6 +90,9 @@ export function changeRole(
   input: { accountId: string; userId: string; role: Role },
   context: CommandContext,
 ) {
+  if (!account.roleSchema.safeParse(input.role).success) {
+    throw new DomainError('INVALID_ROLE', `role must be one of ${account.ROLES.join(', ')}.`, 400, 'role');
+  }
   return handleCommand(
     deps.store,
     account.accountStream(input.accountId),

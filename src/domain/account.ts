@@ -181,6 +181,9 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     }
     case 'ChangeRole': {
       requireAccount(state);
+      if (!roleSchema.safeParse(command.role).success) {
+        throw new DomainError('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}.`, 400, 'role');
+      }
       const user = requireUser(state, command.userId);
       if (user.role === 'bot') throw new DomainError('BOT_ROLE_FIXED', 'Bot users have no role to change.', 422);
       if (user.role === command.role) return [];
