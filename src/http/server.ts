@@ -12,6 +12,7 @@ import { requestTrace } from './api/errors.ts';
 import { apiRoutes } from './api/index.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
+import { analyticsRoutes } from './web/analytics.ts';
 import { authRoutes } from './web/auth.ts';
 import { campaignWizardRoutes } from './web/campaign-wizard.ts';
 import { campaignWebRoutes } from './web/campaigns.ts';
@@ -94,6 +95,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(eventHistoryRoutes(app));
   server.use(handoffWebRoutes(app));
   server.use(inboxRoutes(app));
+  server.use(analyticsRoutes(app));
   server.use(campaignWizardRoutes(app));
   server.use(campaignWebRoutes(app));
   server.use(settingsRoutes(app));

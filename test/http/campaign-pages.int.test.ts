@@ -62,6 +62,22 @@ describe('campaign pages', () => {
     expect(analytics.html).toMatch(/data-funnel="Recipients">30</);
     expect(analytics.html).toMatch(/data-funnel="Sent">29 \(97%\)</);
     expect(analytics.html).toContain('id="sends"');
+
+    // The account's analytics count the same campaign, live.
+    const account = await admin.get('/analytics');
+    const total = (metric: string) =>
+      Number(
+        new RegExp(`data-metric="${metric}"><small>[^<]*</small><strong>([\\d,]+)<`)
+          .exec(account.html)?.[1]
+          ?.replace(/,/g, ''),
+      );
+    expect(total('attempted')).toBe(30);
+    expect(total('sent')).toBe(29);
+    expect(total('failed')).toBe(1);
+    expect(account.html).toContain('data-error-code="21211"');
+    expect(account.html).toContain('id="per-day"');
+    const empty = await admin.get('/analytics?from=2020-01-01&to=2020-01-31');
+    expect(empty.html).toContain('id="no-activity"');
   });
 
   it('cancels a scheduled campaign from its page, after which the cancel control is gone', async () => {

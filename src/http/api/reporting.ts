@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { accountAnalytics } from '../../app/analytics.ts';
 import type { AppContext } from '../../app/context.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { MESSAGE_STATUS } from './campaigns.ts';
@@ -46,103 +47,6 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
-/** Counts per day, channel and skill in LivePerson's Outbound Reporting shape, plus opt-outs and responses. */
-async function analytics(
-  app: AppContext,
-  accountId: string,
-  range: { from: string; to: string; channel?: string; skillIds?: string[] },
-) {
-  const query = app
-    .db('account_daily_stats as s')
-    .leftJoin('campaigns as c', function () {
-      this.on('c.account_id', '=', 's.account_id').andOn('c.campaign_id', '=', 's.campaign_id');
-    })
-    .where('s.account_id', accountId)
-    .andWhereBetween('s.day', [range.from, range.to])
-    .groupBy('s.day', 's.channel', 'c.skill', 's.metric')
-    .select('s.day', 's.channel', 'c.skill', 's.metric')
-    .count<{ day: Date | string; channel: string; skill: string | null; metric: string; count: string }[]>(
-      '* as count',
-    );
-  if (range.channel) query.andWhere('s.channel', range.channel);
-  if (range.skillIds) query.whereIn('c.skill', range.skillIds);
-  const skills = new Map(
-    (
-      await app
-        .db('skills')
-        .where({ account_id: accountId })
-        .select<{ skill_id: string; name: string }[]>('skill_id', 'name')
-    ).map((skill) => [skill.skill_id, skill.name]),
-  );
-  const rows = new Map<string, z.infer<typeof analyticsRowSchema>>();
-  for (const group of await query) {
-    const transactionday =
-      typeof group.day === 'string' ? group.day.slice(0, 10) : DateTime.fromJSDate(group.day).toISODate()!;
-    const skill = group.skill ? (skills.get(group.skill) ?? group.skill) : null;
-    const key = `${transactionday}|${group.channel}|${skill}`;
-    let row = rows.get(key);
-    if (!row) {
-      row = {
-        channel: group.channel,
-        skill,
-        transactionday,
-        attempted: 0,
-        eligible: 0,
-        skipped: 0,
-        sent: 0,
-        failed: 0,
-        delivered: 0,
-        read: 0,
-        conversationscreated: 0,
-        conversationsclosed: 0,
-        error_aggregation: {},
-        skipped_aggregation: {},
-        optOuts: 0,
-        responded: 0,
-      };
-      rows.set(key, row);
-    }
-    const count = Number(group.count);
-    const [metric, detail] = group.metric.split(':', 2) as [string, string | undefined];
-    switch (metric) {
-      case 'error':
-        row.error_aggregation[detail!] = (row.error_aggregation[detail!] ?? 0) + count;
-        break;
-      case 'skipped':
-        if (detail) row.skipped_aggregation[detail] = (row.skipped_aggregation[detail] ?? 0) + count;
-        else row.skipped += count;
-        break;
-      case 'undelivered':
-        row.failed += count;
-        break;
-      case 'opt-outs':
-        row.optOuts += count;
-        break;
-      case 'conversations-created':
-        row.conversationscreated += count;
-        break;
-      case 'conversations-closed':
-        row.conversationsclosed += count;
-        break;
-      case 'attempted':
-      case 'sent':
-      case 'failed':
-      case 'delivered':
-      case 'read':
-      case 'responded':
-        row[metric] += count;
-        break;
-    }
-  }
-  for (const row of rows.values()) row.eligible = Math.max(0, row.attempted - row.skipped);
-  return [...rows.values()].sort(
-    (a, b) =>
-      a.transactionday.localeCompare(b.transactionday) ||
-      a.channel.localeCompare(b.channel) ||
-      (a.skill ?? '').localeCompare(b.skill ?? ''),
-  );
-}
 
 /** F16 over the API, in LivePerson's Outbound Reporting shapes: daily analytics and a per-campaign report. */
 export function reportingApiRoutes(app: AppContext, router: Router, registry: ApiRegistry, guards: ApiGuards): void {
@@ -217,7 +121,7 @@ export function reportingApiRoutes(app: AppContext, router: Router, registry: Ap
           skill: skill ?? null,
           requestTraceId: req.requestTraceId,
         },
-        analytics: await analytics(app, accountId, { from, to, channel, skillIds }),
+        analytics: await accountAnalytics(app, accountId, { from, to, channel, skillIds }),
       });
     },
   );
