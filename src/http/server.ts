@@ -22,6 +22,7 @@ import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
 import { settingsRoutes } from './web/settings.ts';
+import { ssoRoutes } from './web/sso.ts';
 import { userRoutes } from './web/users.ts';
 import { webhookWebRoutes } from './web/webhooks.ts';
 import { twilioWebhooks } from './webhooks/twilio.ts';
@@ -90,6 +91,7 @@ export function createHttpApp(app: AppContext): Express {
 
   server.get('/', (req, res) => res.redirect(req.user ? '/onboarding' : '/login'));
   server.use(authRoutes(app));
+  server.use(ssoRoutes(app));
   server.use(onboardingRoutes(app));
   server.use(userRoutes(app));
   server.use(eventHistoryRoutes(app));

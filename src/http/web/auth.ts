@@ -33,6 +33,7 @@ export function authRoutes(app: AppContext): Router {
       next: safeNext(req.query.next),
       values: {},
       error: null,
+      sso: Boolean(app.config.OIDC_ISSUER),
     });
   });
 
@@ -43,7 +44,15 @@ export function authRoutes(app: AppContext): Router {
     const again = (status: number, error: string, askAccount = false) => {
       const token = randomBytes(18).toString('base64url');
       res.cookie(LOGIN_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/login' });
-      res.status(status).render('auth/login', { title: 'Sign in', csrf: token, next, values, error, askAccount });
+      res.status(status).render('auth/login', {
+        title: 'Sign in',
+        csrf: token,
+        next,
+        values,
+        error,
+        askAccount,
+        sso: Boolean(app.config.OIDC_ISSUER),
+      });
     };
     const cookieToken = req.cookies?.[LOGIN_CSRF_COOKIE];
     if (!cookieToken || req.body?._csrf !== cookieToken) {
