@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { normalizePhone, placeholdersOf, renderSms, SMS_MAX_LENGTH, smsLength, withOptOut } from '../domain/sms.ts';
+import {
+  knownLineType,
+  normalizePhone,
+  placeholdersOf,
+  renderSms,
+  SMS_MAX_LENGTH,
+  smsLength,
+  withOptOut,
+} from '../domain/sms.ts';
 
 export const MAX_UPLOAD_ROWS = 10_000;
 const PHONE_HEADERS = ['phone', 'phonenumber', 'phone_number', 'number', 'mobile', 'msisdn', 'sms', 'to'];
@@ -63,6 +71,7 @@ export async function previewRecipients(
       phone = normalizePhone(rawPhone);
       if (!phone) error = 'INVALID_NUMBER';
       else if (seen.has(phone)) error = 'DUPLICATE_NUMBER';
+      else if (knownLineType(phone) === 'FIXED_LINE') error = 'LANDLINE';
     }
     const picked = Object.fromEntries(
       used.filter((name) => Object.hasOwn(variables, name)).map((name) => [name, variables[name]!]),

@@ -1,4 +1,5 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+// The full ('max') metadata: exact validity per number range, and the line type where a country's plan tells it.
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /** SMS rules (PRODUCT F4): one segment of 140 characters, opt-out line included, and per-recipient variables. */
 
@@ -62,4 +63,13 @@ export function normalizePhone(input: unknown): string | null {
   if (!/^\+?\d{6,17}$/.test(cleaned)) return null;
   const phone = parsePhoneNumberFromString(cleaned.startsWith('+') ? cleaned : `+${cleaned}`);
   return phone?.isValid() ? phone.number : null;
+}
+
+/**
+ * The line type of a valid E.164 number where the numbering plan tells it (`FIXED_LINE` is a landline, which
+ * cannot take SMS); null where it cannot be told from the number alone (North America, for one).
+ */
+export function knownLineType(e164: string): 'FIXED_LINE' | 'MOBILE' | null {
+  const type = parsePhoneNumberFromString(e164)?.getType();
+  return type === 'FIXED_LINE' || type === 'MOBILE' ? type : null;
 }

@@ -33,6 +33,7 @@ const bomCsv = [
   '+14155550201,Ada again,A3',
   '+14155550202,Cy',
   '"+1 (415) 555-0203","Dee, Jr.",D4',
+  '+33140000000,Lou,L9',
 ].join('\n');
 const crlfCsv = [
   'first_name,mobile,code,notes',
@@ -97,11 +98,12 @@ describe('new campaign wizard in Chromium', () => {
       [4, 'DUPLICATE_NUMBER'],
       [5, 'MISSING_VARIABLE=2'],
       [6, null],
+      [7, 'LANDLINE'],
     ]);
     expect(await page.textContent('#preview-table tr[data-row="6"] td.message')).toContain(
       'Hi Dee, Jr., your code is D4.',
     );
-    expect(await page.textContent('#preview-summary')).toMatch(/2\s+of 5 rows will be sent/);
+    expect(await page.textContent('#preview-summary')).toMatch(/2\s+of 6 rows will be sent/);
 
     await page.setInputFiles('input[name=file]', {
       name: 'crlf.csv',
@@ -109,8 +111,8 @@ describe('new campaign wizard in Chromium', () => {
       buffer: Buffer.from(crlfCsv),
     });
     await page.click('#parse');
-    await page.waitForFunction(
-      `document.querySelector('#preview-table tr[data-row="2"]')?.textContent?.includes('Eve')`,
+    await page.waitForFunction(() =>
+      document.querySelector('#preview-table tr[data-row="2"]')?.textContent?.includes('Eve'),
     );
     expect(await errors()).toEqual([
       [2, null],
@@ -135,7 +137,7 @@ describe('new campaign wizard in Chromium', () => {
       'Hi Hal, your code is H8.\nTo stop receiving messages, reply STOP.',
     ]);
 
-    await page.click('text=Analytics');
+    await page.click('main nav a:has-text("Analytics")');
     await page.waitForSelector('#funnel');
     expect(await page.textContent('[data-funnel="Recipients"]')).toBe('3');
     await page.screenshot({ path: path.join(screenshots, 'campaign-analytics.png'), fullPage: true });

@@ -62,3 +62,19 @@ describe('roles on the web tool', () => {
     expect(await running.app.store.headPosition()).toEqual(before);
   });
 });
+
+describe('read-only roles see no write controls', () => {
+  it('shows them no publish, cancel or edit controls', async () => {
+    for (const role of READ_ONLY) {
+      const session = sessions.get(role)!;
+      const campaigns = await session.get('/campaigns');
+      expect(campaigns.status).toBe(200);
+      expect(campaigns.html, role).not.toContain('id="new-campaign"');
+      expect((await session.get('/campaigns/new')).status, role).toBe(403);
+      const settings = await session.get('/settings');
+      expect(settings.html, role).not.toContain('id="add-sender"');
+      expect(settings.html, role).not.toContain('id="create-client"');
+      expect((await session.get('/handoffs')).html, role).not.toContain('id="new-handoff"');
+    }
+  });
+});
