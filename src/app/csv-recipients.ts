@@ -1,14 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import {
-  knownLineType,
-  normalizePhone,
-  placeholdersOf,
-  renderSms,
-  SMS_MAX_LENGTH,
-  smsLength,
-  withOptOut,
-} from '../domain/sms.ts';
+import { parsePhone, placeholdersOf, renderSms, SMS_MAX_LENGTH, smsLength, withOptOut } from '../domain/sms.ts';
 
 export const MAX_UPLOAD_ROWS = 10_000;
 const PHONE_HEADERS = ['phone', 'phonenumber', 'phone_number', 'number', 'mobile', 'msisdn', 'sms', 'to'];
@@ -68,10 +60,11 @@ export async function previewRecipients(
     let error: string | null = null;
     if (!rawPhone.trim()) error = 'MISSING_NUMBER';
     else {
-      phone = normalizePhone(rawPhone);
-      if (!phone) error = 'INVALID_NUMBER';
-      else if (seen.has(phone)) error = 'DUPLICATE_NUMBER';
-      else if (knownLineType(phone) === 'FIXED_LINE') error = 'LANDLINE';
+      const parsed = parsePhone(rawPhone);
+      phone = parsed?.e164 ?? null;
+      if (!parsed) error = 'INVALID_NUMBER';
+      else if (seen.has(parsed.e164)) error = 'DUPLICATE_NUMBER';
+      else if (parsed.lineType === 'FIXED_LINE') error = 'LANDLINE';
     }
     const picked = Object.fromEntries(
       used.filter((name) => Object.hasOwn(variables, name)).map((name) => [name, variables[name]!]),

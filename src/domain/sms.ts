@@ -56,20 +56,26 @@ export function renderSms(text: string, variables: Record<string, unknown> | und
  * and no `+` (`14155550100`); both forms are accepted, with spaces, dashes, dots and brackets ignored.
  */
 export function normalizePhone(input: unknown): string | null {
+  return validNumber(input)?.number ?? null;
+}
+
+/**
+ * A valid number in E.164 with its line type where the numbering plan tells it (`FIXED_LINE` is a landline,
+ * which cannot take SMS; null where the number alone cannot tell, North America for one). One parse for both.
+ */
+export function parsePhone(input: unknown): { e164: string; lineType: 'FIXED_LINE' | 'MOBILE' | null } | null {
+  const phone = validNumber(input);
+  if (!phone) return null;
+  const type = phone.getType();
+  return { e164: phone.number, lineType: type === 'FIXED_LINE' || type === 'MOBILE' ? type : null };
+}
+
+function validNumber(input: unknown) {
   if (typeof input !== 'string' && typeof input !== 'number') return null;
   const cleaned = String(input)
     .trim()
     .replace(/[\s().-]/g, '');
   if (!/^\+?\d{6,17}$/.test(cleaned)) return null;
   const phone = parsePhoneNumberFromString(cleaned.startsWith('+') ? cleaned : `+${cleaned}`);
-  return phone?.isValid() ? phone.number : null;
-}
-
-/**
- * The line type of a valid E.164 number where the numbering plan tells it (`FIXED_LINE` is a landline, which
- * cannot take SMS); null where it cannot be told from the number alone (North America, for one).
- */
-export function knownLineType(e164: string): 'FIXED_LINE' | 'MOBILE' | null {
-  const type = parsePhoneNumberFromString(e164)?.getType();
-  return type === 'FIXED_LINE' || type === 'MOBILE' ? type : null;
+  return phone?.isValid() ? phone : null;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_OPT_OUT_TEXT,
   normalizePhone,
+  parsePhone,
   placeholdersOf,
   renderSms,
   smsLength,
@@ -46,5 +47,15 @@ describe('SMS rules', () => {
     [null, null],
   ])('normalizes %j to %j', (input, expected) => {
     expect(normalizePhone(input)).toBe(expected);
+  });
+});
+
+describe('parsePhone', () => {
+  it('tells a landline or a mobile where the numbering plan does, and nothing where it cannot', () => {
+    expect(parsePhone('+33140000000')).toEqual({ e164: '+33140000000', lineType: 'FIXED_LINE' });
+    expect(parsePhone('33612345678')).toEqual({ e164: '+33612345678', lineType: 'MOBILE' });
+    expect(parsePhone('+1 (415) 555-0100')).toEqual({ e164: '+14155550100', lineType: null });
+    expect(parsePhone('+1415555')).toBeNull();
+    expect(parsePhone({})).toBeNull();
   });
 });
