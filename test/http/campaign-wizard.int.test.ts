@@ -128,7 +128,18 @@ describe('new campaign wizard in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('#percent')?.textContent === '100', undefined, {
       timeout: 60_000,
     });
+    // The poll that saw the end reloads the page: the recipients show their outcome, and Cancel is gone.
+    await page.waitForFunction(
+      () => {
+        const table = document.querySelector('#recipients')?.textContent ?? '';
+        return table.includes('delivered') || table.includes('sent');
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.waitForLoadState();
     expect(await page.getAttribute('#progress-bar', 'value')).toBe('3');
+    expect(await page.locator('#cancel-campaign').count()).toBe(0);
     await page.screenshot({ path: path.join(screenshots, 'campaign-progress.png'), fullPage: true });
     const sent = await running.app.db('sandbox_messages').where({ direction: 'outbound-api' }).orderBy('to');
     expect(sent.map((message) => message.body)).toEqual([

@@ -169,7 +169,12 @@ export function campaignWebRoutes(app: AppContext): Router {
     if (!ID.test(campaignId)) throw notFound();
     const progress = await progressOf(req.user!.accountId, campaignId);
     if (!progress) throw notFound();
-    res.render('campaigns/_progress', progress);
+    // The poll that sees the campaign finish reloads the page, so the recipients table shows the outcome too.
+    if (!progress.live && req.get('hx-request') === 'true') res.set('HX-Refresh', 'true');
+    res.render('campaigns/_progress', {
+      ...progress,
+      canCancel: (EDITORS as readonly string[]).includes(req.user!.role),
+    });
   });
 
   router.get('/campaigns/:id/analytics', requireUser, async (req, res) => {
