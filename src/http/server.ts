@@ -48,26 +48,7 @@ export function createHttpApp(app: AppContext): Express {
     next();
   });
   server.use(opsRoutes(app));
-  server.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          // htmx adds its indicator styles inline.
-          'style-src': ["'self'", "'unsafe-inline'"],
-          'script-src': ["'self'"],
-          // Self-hosted on plain http (npm start on localhost) must keep working: upgrading htmx's requests to
-          // https would break them. Behind TLS, HSTS does the upgrading.
-          'upgrade-insecure-requests': null,
-        },
-      },
-    }),
-  );
-  server.use('/static/vendor/htmx.min.js', express.static(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
-  server.use(
-    '/static/vendor/pico.min.css',
-    express.static(path.join(root, 'node_modules/@picocss/pico/css/pico.min.css')),
-  );
-  server.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
+  useSecurityAndStatic(server);
   server.use(cookieParser());
   // Before the body parsers, so that a body they refuse is answered with a trace id too.
   server.use(['/api', '/oauth'], requestTrace);
@@ -107,6 +88,33 @@ export function createHttpApp(app: AppContext): Express {
   server.use(notFound);
   server.use(errorHandler(app.log));
   return server;
+}
+
+/**
+ * helmet's headers (a CSP that allows only our own scripts) and the static files: the vendored htmx and Pico.css,
+ * and public/. Shared by the app and the standalone sandbox, so the two cannot drift apart.
+ */
+export function useSecurityAndStatic(server: Express): void {
+  server.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // htmx adds its indicator styles inline.
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'script-src': ["'self'"],
+          // Self-hosted on plain http (npm start on localhost) must keep working: upgrading htmx's requests to
+          // https would break them. Behind TLS, HSTS does the upgrading.
+          'upgrade-insecure-requests': null,
+        },
+      },
+    }),
+  );
+  server.use('/static/vendor/htmx.min.js', express.static(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
+  server.use(
+    '/static/vendor/pico.min.css',
+    express.static(path.join(root, 'node_modules/@picocss/pico/css/pico.min.css')),
+  );
+  server.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
 }
 
 /**

@@ -2,10 +2,10 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import helmet from 'helmet';
 import type { Config } from '../../config.ts';
 import { ROLE_LABELS } from '../../domain/account.ts';
 import { errorHandler, notFound } from '../../http/errors.ts';
+import { useSecurityAndStatic } from '../../http/server.ts';
 import type { Db } from '../../infra/db.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { sandboxPage } from './page.ts';
@@ -46,23 +46,7 @@ export async function serveSandbox(deps: {
   server.disable('x-powered-by');
   server.set('view engine', 'ejs');
   server.set('views', path.join(root, 'views'));
-  server.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          'style-src': ["'self'", "'unsafe-inline'"],
-          'script-src': ["'self'"],
-          'upgrade-insecure-requests': null,
-        },
-      },
-    }),
-  );
-  server.use('/static/vendor/htmx.min.js', express.static(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
-  server.use(
-    '/static/vendor/pico.min.css',
-    express.static(path.join(root, 'node_modules/@picocss/pico/css/pico.min.css')),
-  );
-  server.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
+  useSecurityAndStatic(server);
   server.use(express.urlencoded({ extended: false, limit: '1mb' }));
   server.use(express.json({ limit: '1mb' }));
   server.get('/healthz', (_req, res) => res.json({ status: 'ok' }));

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { accountAnalytics } from '../../app/analytics.ts';
 import type { AppContext } from '../../app/context.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { MESSAGE_STATUS } from './campaigns.ts';
+import { MESSAGE_STATUS } from './campaign-shapes.ts';
 import { sendApiError } from './errors.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
 
