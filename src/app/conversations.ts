@@ -50,11 +50,10 @@ async function latestProactive(deps: ConversationDeps, accountId: string, consum
     .orderBy('sent_at', 'desc')
     .first<{ message_id: string; campaign_id: string } | undefined>('message_id', 'campaign_id');
   if (!row) return null;
-  const messageState = foldStream(message, await deps.store.read(message.messageStream(row.message_id)));
+  const messageEvents = await deps.store.read(message.messageStream(row.message_id));
+  const messageState = foldStream(message, messageEvents);
   const campaignState = foldStream(campaign, await deps.store.read(campaign.campaignStream(row.campaign_id)));
-  const sentEvent = (await deps.store.read(message.messageStream(row.message_id))).find(
-    (event) => event.type === 'MessageSent',
-  );
+  const sentEvent = messageEvents.find((event) => event.type === 'MessageSent');
   if (!sentEvent || !campaignState.draft || !messageState.queued) return null;
   return {
     campaignId: row.campaign_id,
