@@ -53,3 +53,15 @@ export async function removeStatusWebhook(deps: Deps, input: { accountId: string
   await deps.db('status_webhook_secrets').where({ account_id: input.accountId }).delete();
   return result;
 }
+
+/** How many of the account's status-webhook deliveries wait, arrived, or gave up. */
+export async function deliveryCounts(db: Db, accountId: string) {
+  const rows = await db('webhook_deliveries')
+    .where({ account_id: accountId })
+    .groupBy('status')
+    .select('status')
+    .count<{ status: string; count: string }[]>('* as count');
+  const counts = { pending: 0, delivered: 0, failed: 0 };
+  for (const row of rows) counts[row.status as keyof typeof counts] = Number(row.count);
+  return counts;
+}

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../app/context.ts';
-import { removeStatusWebhook, setStatusWebhook } from '../../app/status-webhooks.ts';
+import { deliveryCounts, removeStatusWebhook, setStatusWebhook } from '../../app/status-webhooks.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import { sendApiError } from './errors.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
@@ -92,14 +92,7 @@ export function webhookApiRoutes(app: AppContext, router: Router, registry: ApiR
         .where({ account_id: accountId })
         .first<{ url: string; updated_at: Date } | undefined>();
       if (!row) return sendApiError(res, 404, 'WEBHOOK_NOT_FOUND', 'No status webhook is registered.');
-      const counts = await app
-        .db('webhook_deliveries')
-        .where({ account_id: accountId })
-        .groupBy('status')
-        .select('status')
-        .count<{ status: string; count: string }[]>('* as count');
-      const deliveries = { pending: 0, delivered: 0, failed: 0 };
-      for (const count of counts) deliveries[count.status as keyof typeof deliveries] = Number(count.count);
+      const deliveries = await deliveryCounts(app.db, accountId);
       res.json({ url: row.url, updatedAt: row.updated_at.toISOString(), deliveries });
     },
   );

@@ -1,6 +1,6 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../../app/context.ts';
-import { removeStatusWebhook, setStatusWebhook } from '../../app/status-webhooks.ts';
+import { deliveryCounts, removeStatusWebhook, setStatusWebhook } from '../../app/status-webhooks.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
@@ -20,12 +20,7 @@ export function webhookWebRoutes(app: AppContext): Router {
   ) => {
     const accountId = req.user!.accountId;
     const webhook = await app.db('status_webhooks').where({ account_id: accountId }).first();
-    const counts = await app
-      .db('webhook_deliveries')
-      .where({ account_id: accountId })
-      .groupBy('status')
-      .select('status')
-      .count<{ status: string; count: string }[]>('* as count');
+    const counts = await deliveryCounts(app.db, accountId);
     const failed = await app
       .db('webhook_deliveries')
       .where({ account_id: accountId, status: 'failed' })
@@ -44,7 +39,7 @@ export function webhookWebRoutes(app: AppContext): Router {
     res.status(extra.status ?? 200).render('settings/webhooks', {
       title: 'Status webhook',
       webhook,
-      counts: Object.fromEntries(counts.map((row) => [row.status, Number(row.count)])),
+      counts,
       failed,
       canEdit: req.user!.role === 'admin',
       error: extra.error ?? null,
