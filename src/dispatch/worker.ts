@@ -37,10 +37,11 @@ export async function startWorker(
     log: app.log,
     queue: new DispatchQueue(app.db),
     personalData: channels.personalData,
-    provider: channels.provider,
+    providers: channels.providers,
     limiter: new SendRateLimiter(app.db),
     callbackBaseUrl: channels.baseUrl,
     leaseMs: app.config.DISPATCH_LEASE_MS,
+    giveUpMs: app.config.DISPATCH_GIVE_UP_MS,
     concurrency: app.config.DISPATCH_CONCURRENCY,
     now: options.now,
   });

@@ -8,7 +8,8 @@ import { assertNever, DomainError, type EventsOf } from './decider.ts';
  */
 
 export const messageStream = (messageId: string) => `message-${messageId}`;
-export const MAX_SEND_ATTEMPTS = 5;
+/** A message still failing retryably this long after its first attempt ends Failed (DISPATCH_GIVE_UP_MS). */
+export const DEFAULT_GIVE_UP_MS = 3_600_000;
 
 export const SKIP_REASONS = [
   'opted-out',
@@ -44,6 +45,18 @@ export const MessageEvents = {
     source: z.enum(['provider', 'system']),
     retryAt: z.string().nullable(),
   }),
+  /**
+   * A send whose outcome is unknown (its request timed out) was looked for at the provider and not found, or the
+   * provider could not be asked: it stays "sending" and is looked for again at `recheckAt`, never sent twice.
+   */
+  MessageReconcileDeferred: z.object({
+    ...ids,
+    attempt: z.number().int(),
+    checkedAt: z.string(),
+    recheckAt: z.string(),
+    code: z.string(),
+    message: z.string(),
+  }),
   MessageFellBack: z.object({ ...ids, from: z.string(), to: z.string() }),
   MessageDelivered: z.object({ ...ids, providerMessageId: z.string(), at: z.string() }),
   MessageRead: z.object({ ...ids, providerMessageId: z.string(), at: z.string() }),
@@ -74,7 +87,23 @@ export type MessageStatus =
   | 'responded';
 
 type Ids = { accountId: string; campaignId: string; messageId: string };
-export type ProviderFailure = { retryable: boolean; code: string; message: string; source: 'provider' | 'system' };
+
+/**
+ * Why a send did not go through, as every channel adapter classifies it (the one failure type of the product):
+ * - `retryable`: it certainly did not go out (5xx, 429, connection refused, DNS); try again after a backoff;
+ * - `permanent`: the provider refused it for good, with its code;
+ * - `ambiguous`: the request may have gone out (a timeout or a reset after it was written); it is reconciled
+ *   with the provider, never sent again blindly.
+ */
+export interface SendFailure {
+  kind: 'retryable' | 'permanent' | 'ambiguous';
+  code: string;
+  message: string;
+  source: 'provider' | 'system';
+}
+
+/** Not found at the provider (yet): the code of a reconciliation that looked and found nothing. */
+export const NOT_AT_PROVIDER = 'NOT_AT_PROVIDER';
 
 export type MessageCommand =
   | ({ type: 'Queue' } & MessageQueued)
@@ -82,7 +111,9 @@ export type MessageCommand =
   | ({ type: 'Skip'; reason: SkipReason; detail?: string } & Ids)
   | ({ type: 'StartSend'; now: string; leaseMs: number } & Ids)
   | ({ type: 'RecordSent'; providerMessageId: string; now: string } & Ids)
-  | ({ type: 'RecordSendFailed'; failure: ProviderFailure; now: string } & Ids)
+  | ({ type: 'RecordSendFailed'; failure: SendFailure; now: string; giveUpMs: number } & Ids)
+  /** Ends a message Failed without (another) send: its sender is gone, or its outcome can never be confirmed. */
+  | ({ type: 'Abandon'; failure: Omit<SendFailure, 'kind'>; now: string } & Ids)
   | ({
       type: 'RecordStatus';
       providerMessageId: string;
@@ -91,7 +122,18 @@ export type MessageCommand =
       message?: string;
       now: string;
     } & Ids)
-  | ({ type: 'Reconcile'; found: string | null; now: string } & Ids)
+  /**
+   * The outcome of looking for a "sending" message at the provider: `found` its message id, or null; `error` when
+   * the provider could not be asked. Nothing found twice, `recheckMs` apart, frees the message for another attempt.
+   */
+  | ({
+      type: 'Reconcile';
+      found: string | null;
+      error?: SendFailure;
+      now: string;
+      recheckMs: number;
+      giveUpMs: number;
+    } & Ids)
   | ({ type: 'RecordResponse'; conversationId: string; now: string } & Ids);
 
 export interface Message {
@@ -102,6 +144,10 @@ export interface Message {
   notBefore: string | null;
   leaseUntil: string | null;
   startedAt: string | null;
+  /** When the first attempt started: retries end once DISPATCH_GIVE_UP_MS has passed since. */
+  firstStartedAt: string | null;
+  /** Reconciliations of the current attempt that found nothing at the provider. */
+  reconcileMisses: number;
   providerMessageId: string | null;
 }
 
@@ -113,6 +159,8 @@ export const initialState = (): Message => ({
   notBefore: null,
   leaseUntil: null,
   startedAt: null,
+  firstStartedAt: null,
+  reconcileMisses: 0,
   providerMessageId: null,
 });
 
@@ -126,10 +174,45 @@ export function backoffMs(attempt: number): number {
   return Math.min(300_000, 1000 * 2 ** attempt);
 }
 
-const waiting = (status: MessageStatus) => status === 'queued' || status === 'deferred' || status === 'retrying';
+export const waiting = (status: MessageStatus) => status === 'queued' || status === 'deferred' || status === 'retrying';
 const DELIVERY_ORDER: MessageStatus[] = ['sent', 'delivered', 'read', 'responded'];
 /** Provider statuses that mean the provider accepted the message. */
 const PROGRESS_STATUSES = ['sent', 'delivered', 'read', 'undelivered', 'failed'];
+
+/** The instant after which a failing message is retried no more. */
+function giveUpAt(state: Message, giveUpMs: number): string {
+  const first = state.firstStartedAt ?? state.startedAt;
+  return first ? new Date(Date.parse(first) + giveUpMs).toISOString() : '9999-12-31T23:59:59.999Z';
+}
+
+/** MessageSendFailed: retried after a backoff while the failure is retryable and the give-up time is ahead. */
+function failed(state: Message, ids: Ids, failure: SendFailure, now: string, giveUpMs: number): MessageEvent {
+  const retryAt = new Date(Date.parse(now) + backoffMs(state.attempts)).toISOString();
+  const retry = failure.kind === 'retryable' && retryAt < giveUpAt(state, giveUpMs);
+  const { kind: _kind, ...reason } = failure;
+  const message =
+    failure.kind === 'retryable' && !retry
+      ? `${failure.message} Gave up after ${state.attempts} attempt${state.attempts === 1 ? '' : 's'} over ${Math.round(giveUpMs / 60_000)} min.`
+      : failure.message;
+  return {
+    type: 'MessageSendFailed',
+    data: { ...ids, attempt: state.attempts, ...reason, message, retryable: retry, retryAt: retry ? retryAt : null },
+  };
+}
+
+function reconcileDeferred(
+  state: Message,
+  ids: Ids,
+  checkedAt: string,
+  recheckAt: string,
+  code: string,
+  message: string,
+): MessageEvent {
+  return {
+    type: 'MessageReconcileDeferred',
+    data: { ...ids, attempt: state.attempts, checkedAt, recheckAt, code, message },
+  };
+}
 
 export const decide = (command: MessageCommand, state: Message): MessageEvent[] => {
   const { accountId, campaignId, messageId } = command;
@@ -170,34 +253,73 @@ export const decide = (command: MessageCommand, state: Message): MessageEvent[] 
         { type: 'MessageSent', data: { ...idsOf, providerMessageId: command.providerMessageId, sentAt: command.now } },
       ];
     case 'RecordSendFailed': {
-      if (state.status !== 'sending') return [];
-      const retry = command.failure.retryable && state.attempts < MAX_SEND_ATTEMPTS;
-      const retryAt = retry ? new Date(Date.parse(command.now) + backoffMs(state.attempts)).toISOString() : null;
+      // An ambiguous failure may have gone out: nothing is recorded, the lease runs out and it is reconciled.
+      if (state.status !== 'sending' || command.failure.kind === 'ambiguous') return [];
+      return [failed(state, idsOf, command.failure, command.now, command.giveUpMs)];
+    }
+    case 'Abandon':
+      if (!waiting(state.status) && state.status !== 'sending') return [];
       return [
         {
           type: 'MessageSendFailed',
-          data: { ...idsOf, attempt: state.attempts, ...command.failure, retryable: retry, retryAt },
+          data: { ...idsOf, attempt: state.attempts, ...command.failure, retryable: false, retryAt: null },
         },
       ];
-    }
-    case 'Reconcile':
+    case 'Reconcile': {
       if (state.status !== 'sending') return [];
       if (command.found)
         return [{ type: 'MessageSent', data: { ...idsOf, providerMessageId: command.found, sentAt: command.now } }];
-      return decide(
-        {
-          ...idsOf,
-          type: 'RecordSendFailed',
-          now: command.now,
-          failure: {
-            retryable: true,
+      const recheckAt = new Date(Date.parse(command.now) + command.recheckMs).toISOString();
+      const pastGiveUp = recheckAt >= giveUpAt(state, command.giveUpMs);
+      if (command.error) {
+        if (pastGiveUp) {
+          return [
+            failed(
+              state,
+              idsOf,
+              {
+                kind: 'permanent',
+                code: 'UNCONFIRMED',
+                message: `The provider could not be asked whether attempt ${state.attempts} went out (${command.error.code}: ${command.error.message}); it is not sent again.`,
+                source: 'system',
+              },
+              command.now,
+              command.giveUpMs,
+            ),
+          ];
+        }
+        const { code, message } = command.error;
+        return [reconcileDeferred(state, idsOf, command.now, recheckAt, code, message)];
+      }
+      // A slow provider may store a timed-out request after the lease: one more look, an interval later, before
+      // the message may be sent again.
+      if (state.reconcileMisses === 0) {
+        return [
+          reconcileDeferred(
+            state,
+            idsOf,
+            command.now,
+            recheckAt,
+            NOT_AT_PROVIDER,
+            `The provider has no record of attempt ${state.attempts} yet; it is looked for again before any new attempt.`,
+          ),
+        ];
+      }
+      return [
+        failed(
+          state,
+          idsOf,
+          {
+            kind: 'retryable',
             code: 'LEASE_EXPIRED',
-            message: 'The worker stopped before the send was recorded; nothing reached the provider.',
+            message: 'The send was not recorded within its lease and the provider has no record of it.',
             source: 'system',
           },
-        },
-        state,
-      );
+          command.now,
+          command.giveUpMs,
+        ),
+      ];
+    }
     case 'RecordStatus': {
       const at = command.now;
       const providerMessageId = command.providerMessageId;
@@ -256,7 +378,15 @@ export const evolve = (state: Message, event: MessageEvent): Message => {
         status: 'sending',
         attempts: event.data.attempt,
         startedAt: event.data.startedAt,
+        firstStartedAt: state.firstStartedAt ?? event.data.startedAt,
         leaseUntil: event.data.leaseUntil,
+        reconcileMisses: 0,
+      };
+    case 'MessageReconcileDeferred':
+      return {
+        ...state,
+        leaseUntil: event.data.recheckAt,
+        reconcileMisses: state.reconcileMisses + (event.data.code === NOT_AT_PROVIDER ? 1 : 0),
       };
     case 'MessageSent':
       return { ...state, status: 'sent', providerMessageId: event.data.providerMessageId, leaseUntil: null };

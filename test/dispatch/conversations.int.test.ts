@@ -112,7 +112,7 @@ describe('conversations through the sandbox', () => {
 
     // The agent answers on the same channel and sender: the sandbox phone receives it.
     await sendAgentReply(
-      { ...running.app, personalData: running.app.channels.personalData, provider: running.app.channels.provider },
+      { ...running.app, personalData: running.app.channels.personalData, providers: running.app.channels.providers },
       { accountId: 'default', conversationId: opened.conversation_id, agentId: 'agent-1', text: 'See you at 8!' },
       SYSTEM,
     );
@@ -206,7 +206,7 @@ describe('conversations through the sandbox', () => {
     const deps = {
       ...running.app,
       personalData: running.app.channels.personalData,
-      provider: running.app.channels.provider,
+      providers: running.app.channels.providers,
     };
     const before = await running.app.db('sandbox_messages').count('* as count');
     await expect(

@@ -90,14 +90,14 @@ const defer: MessageCommand = { type: 'Defer', ...ids, until: quietUntil, zones:
 const skip: MessageCommand = { type: 'Skip', ...ids, reason: 'opted-out' };
 const startSend: MessageCommand = { type: 'StartSend', ...ids, now: t0, leaseMs: 30_000 };
 const recordSent: MessageCommand = { type: 'RecordSent', ...ids, providerMessageId: 'SM1', now: t0 };
-const retryableFailure = { retryable: true, code: '20429', message: 'Too many requests', source: 'provider' } as const;
-const permanentFailure = { retryable: false, code: '21211', message: 'Invalid To number', source: 'provider' } as const;
-const recordSendFailed = (failure: message.ProviderFailure = retryableFailure, now = t1): MessageCommand => ({
-  type: 'RecordSendFailed',
-  ...ids,
-  failure,
-  now,
-});
+const retryableFailure = { kind: 'retryable', code: '20429', message: 'Too many requests', source: 'provider' } as const;
+const permanentFailure = { kind: 'permanent', code: '21211', message: 'Invalid To number', source: 'provider' } as const;
+const HOUR = 3_600_000;
+const recordSendFailed = (
+  failure: message.SendFailure = retryableFailure,
+  now = t1,
+  giveUpMs = HOUR,
+): MessageCommand => ({ type: 'RecordSendFailed', ...ids, failure, now, giveUpMs });
 const recordStatus = (status: string, extra: { code?: string; message?: string } = {}): MessageCommand => ({
   type: 'RecordStatus',
   ...ids,
@@ -106,7 +106,29 @@ const recordStatus = (status: string, extra: { code?: string; message?: string }
   now: t1,
   ...extra,
 });
-const reconcile = (found: string | null): MessageCommand => ({ type: 'Reconcile', ...ids, found, now: t1 });
+const LEASE = 30_000;
+const reconcile = (
+  found: string | null,
+  extra: { error?: message.SendFailure; now?: string; giveUpMs?: number } = {},
+): MessageCommand => ({ type: 'Reconcile', ...ids, found, now: t1, recheckMs: LEASE, giveUpMs: HOUR, ...extra });
+/** The first reconciliation found nothing: looked for again a lease later. */
+const reconcileMissed: MessageEvent = {
+  type: 'MessageReconcileDeferred',
+  data: {
+    ...ids,
+    attempt: 1,
+    checkedAt: t1,
+    recheckAt: '2026-11-24T10:05:30.000Z',
+    code: message.NOT_AT_PROVIDER,
+    message: 'The provider has no record of attempt 1 yet; it is looked for again before any new attempt.',
+  },
+};
+const abandon: MessageCommand = {
+  type: 'Abandon',
+  ...ids,
+  failure: { code: 'SENDER_REMOVED', message: 'The campaign sender was removed from the account.', source: 'system' },
+  now: t1,
+};
 const recordResponse: MessageCommand = { type: 'RecordResponse', ...ids, conversationId: 'conv-1', now: t1 };
 
 const lateSent = (providerMessageId: string): MessageEvent => ({
@@ -276,10 +298,36 @@ describe('message decider', () => {
         ]);
     });
 
-    it(`a retryable failure on attempt ${message.MAX_SEND_ATTEMPTS} fails the message for good`, () => {
-      given(sendingOnAttempt(5))
-        .when(recordSendFailed())
-        .then([{ ...failedRetryable, data: { ...failedRetryable.data, attempt: 5, retryable: false, retryAt: null } }]);
+    it('a retryable failure whose retry would fall after the give-up time fails the message for good', () => {
+      // Started at 10:00, failing at 10:05: a retry at 10:05:02 is past a 5-minute give-up time.
+      given(histories.sending)
+        .when(recordSendFailed(retryableFailure, t1, 5 * 60_000))
+        .then([
+          {
+            ...failedRetryable,
+            data: {
+              ...failedRetryable.data,
+              message: 'Too many requests Gave up after 1 attempt over 5 min.',
+              retryable: false,
+              retryAt: null,
+            },
+          },
+        ]);
+    });
+
+    it('the give-up time counts from the first attempt, not the latest', () => {
+      // Every attempt of this history started at 10:00; at 10:05 a fourth failure is retried, at 10:59:59 not.
+      const early = given(sendingOnAttempt(4)).when(recordSendFailed(retryableFailure, t1, HOUR)).events();
+      expect(early).toMatchObject([{ type: 'MessageSendFailed', data: { attempt: 4, retryable: true } }]);
+      const late = '2026-11-24T10:59:59.000Z';
+      const events = given(sendingOnAttempt(4)).when(recordSendFailed(retryableFailure, late, HOUR)).events();
+      expect(events).toMatchObject([{ type: 'MessageSendFailed', data: { attempt: 4, retryable: false } }]);
+    });
+
+    it('an ambiguous failure records nothing: the send is reconciled once its lease ends', () => {
+      given(histories.sending)
+        .when(recordSendFailed({ kind: 'ambiguous', code: 'TIMEOUT', message: 'timeout', source: 'provider' }))
+        .then([]);
     });
 
     it('a permanent failure fails the message with the provider code', () => {
@@ -298,6 +346,35 @@ describe('message decider', () => {
     });
   });
 
+  describe('Abandon', () => {
+    it.each(inStates('queued', 'deferred', 'retrying', 'sending'))('ends a $status message Failed', ({ history }) => {
+      const attempt = history.filter((event) => event.type === 'MessageSendStarted').length;
+      given(history)
+        .when(abandon)
+        .then([
+          {
+            type: 'MessageSendFailed',
+            data: {
+              ...ids,
+              attempt,
+              retryable: false,
+              code: 'SENDER_REMOVED',
+              message: 'The campaign sender was removed from the account.',
+              source: 'system',
+              retryAt: null,
+            },
+          },
+        ]);
+    });
+
+    it.each(exceptStates('queued', 'deferred', 'retrying', 'sending'))(
+      'abandoning a $status message decides nothing',
+      ({ history }) => {
+        given(history).when(abandon).then([]);
+      },
+    );
+  });
+
   describe('Reconcile', () => {
     it('records the send when the provider has the message', () => {
       given(histories.sending)
@@ -305,8 +382,17 @@ describe('message decider', () => {
         .then([lateSent('SM7')]);
     });
 
-    it('retries as LEASE_EXPIRED when the provider does not have it', () => {
-      given(histories.sending)
+    it('looks again a lease later when the provider does not have it yet', () => {
+      given(histories.sending).when(reconcile(null)).then([reconcileMissed]);
+    });
+
+    it('a message looked for again is leased until the recheck, still sending', () => {
+      const state = [...histories.sending, reconcileMissed].reduce(message.evolve, message.initialState());
+      expect(state).toMatchObject({ status: 'sending', leaseUntil: reconcileMissed.data.recheckAt, reconcileMisses: 1 });
+    });
+
+    it('retries as LEASE_EXPIRED when the provider still does not have it on the second look', () => {
+      given([...histories.sending, reconcileMissed])
         .when(reconcile(null))
         .then([
           {
@@ -316,7 +402,7 @@ describe('message decider', () => {
               attempt: 1,
               retryable: true,
               code: 'LEASE_EXPIRED',
-              message: 'The worker stopped before the send was recorded; nothing reached the provider.',
+              message: 'The send was not recorded within its lease and the provider has no record of it.',
               source: 'system',
               retryAt: retryAt1,
             },
@@ -324,9 +410,16 @@ describe('message decider', () => {
         ]);
     });
 
-    it('fails the message for good when the last attempt is lost', () => {
-      given(sendingOnAttempt(5))
-        .when(reconcile(null))
+    it('records the send when the second look finds it (a slow provider stored it after the lease)', () => {
+      given([...histories.sending, reconcileMissed])
+        .when(reconcile('SM7'))
+        .then([lateSent('SM7')]);
+    });
+
+    it('fails the message for good when the last look falls after the give-up time', () => {
+      const late = '2026-11-24T10:59:50.000Z';
+      given([...sendingOnAttempt(5), { ...reconcileMissed, data: { ...reconcileMissed.data, attempt: 5 } }])
+        .when(reconcile(null, { now: late }))
         .then([
           {
             type: 'MessageSendFailed',
@@ -335,7 +428,41 @@ describe('message decider', () => {
               attempt: 5,
               retryable: false,
               code: 'LEASE_EXPIRED',
-              message: 'The worker stopped before the send was recorded; nothing reached the provider.',
+              message:
+                'The send was not recorded within its lease and the provider has no record of it. Gave up after 5 attempts over 60 min.',
+              source: 'system',
+              retryAt: null,
+            },
+          },
+        ]);
+    });
+
+    it('a provider that cannot be asked keeps the message sending, with the error, until a recheck', () => {
+      const unreachable = { kind: 'retryable', code: 'NETWORK', message: 'ECONNREFUSED', source: 'provider' } as const;
+      given(histories.sending)
+        .when(reconcile(null, { error: unreachable }))
+        .then([
+          {
+            type: 'MessageReconcileDeferred',
+            data: { ...reconcileMissed.data, code: 'NETWORK', message: 'ECONNREFUSED' },
+          },
+        ]);
+    });
+
+    it('a provider that cannot be asked until the give-up time ends the message Failed, never resent', () => {
+      const unreachable = { kind: 'retryable', code: 'NETWORK', message: 'ECONNREFUSED', source: 'provider' } as const;
+      given(histories.sending)
+        .when(reconcile(null, { error: unreachable, now: '2026-11-24T10:59:45.000Z' }))
+        .then([
+          {
+            type: 'MessageSendFailed',
+            data: {
+              ...ids,
+              attempt: 1,
+              retryable: false,
+              code: 'UNCONFIRMED',
+              message:
+                'The provider could not be asked whether attempt 1 went out (NETWORK: ECONNREFUSED); it is not sent again.',
               source: 'system',
               retryAt: null,
             },

@@ -185,7 +185,7 @@ export function inboxRoutes(app: AppContext): Router {
     const text = typeof req.body?.text === 'string' ? req.body.text : '';
     try {
       const result = await sendAgentReply(
-        { ...app, personalData, provider: app.channels.provider },
+        { ...app, personalData, providers: app.channels.providers },
         { accountId: req.user!.accountId, conversationId, agentId: req.user!.userId, text },
         context(req),
       );

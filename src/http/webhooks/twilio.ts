@@ -4,7 +4,8 @@ import type { AppContext } from '../../app/context.ts';
 import { closeConversation, routeInbound } from '../../app/conversations.ts';
 import { foldStream, handleCommand } from '../../app/handler.ts';
 import type { PersonalData } from '../../app/personal-data.ts';
-import { type SmsProvider, twilioSignatureCheck } from '../../channels/twilio.ts';
+import { type ChannelProviders, ChannelSendError } from '../../channels/port.ts';
+import { twilioSignatureCheck } from '../../channels/twilio.ts';
 import * as consumer from '../../domain/consumer.ts';
 import { DomainError } from '../../domain/decider.ts';
 import * as message from '../../domain/message.ts';
@@ -18,7 +19,7 @@ const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>
 export interface TwilioWebhookDeps {
   authToken: () => Promise<string>;
   personalData: PersonalData;
-  provider: SmsProvider;
+  providers: ChannelProviders;
 }
 
 /**
@@ -33,9 +34,8 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
   router.post('/webhooks/twilio/status', signed, async (req, res) => {
     const accountId = typeof req.query.a === 'string' ? req.query.a : '';
     const messageId = typeof req.query.m === 'string' ? req.query.m : '';
-    const status = typeof req.body?.MessageStatus === 'string' ? req.body.MessageStatus : '';
-    const providerMessageId = typeof req.body?.MessageSid === 'string' ? req.body.MessageSid : '';
-    if (!accountId || !messageId || !status || !providerMessageId) {
+    const update = deps.providers.sms?.parseStatusCallback(req.body ?? {});
+    if (!accountId || !messageId || !update) {
       res.status(400).type('text/plain').send('MessageSid, MessageStatus and the a/m query parameters are required');
       return;
     }
@@ -49,10 +49,10 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
           accountId,
           campaignId: messageId.slice(0, messageId.lastIndexOf('.')),
           messageId,
-          providerMessageId,
-          status,
-          code: typeof req.body.ErrorCode === 'string' ? req.body.ErrorCode : undefined,
-          message: typeof req.body.ErrorMessage === 'string' ? req.body.ErrorMessage : undefined,
+          providerMessageId: update.providerMessageId,
+          status: update.status,
+          code: update.errorCode,
+          message: update.errorMessage,
           now: new Date().toISOString(),
         },
         { actor: 'system:twilio-status' },
@@ -104,7 +104,7 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
       );
       if (keyword === 'opt-out') await closeOnOptOut(accountId, consumerRef, context);
     } else if (keyword === 'help') {
-      await deps.provider.send({ from: to, to: from, body: HELP_REPLY });
+      await sendHelpReply(to, from);
     } else if (body.trim() === '') {
       app.log.info({ accountId }, 'inbound message with an empty body; nothing to route');
     } else if (body.length > MAX_INBOUND_LENGTH) {
@@ -113,7 +113,7 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
       return;
     } else {
       const routed = await routeInbound(
-        { ...app, personalData: deps.personalData, provider: deps.provider },
+        { ...app, personalData: deps.personalData, providers: deps.providers },
         {
           accountId,
           consumerRef,
@@ -131,6 +131,16 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
     }
     twiml(res);
   });
+
+  /** HELP gets the help text; a provider that cannot take it now is logged, and the consumer may ask again. */
+  async function sendHelpReply(from: string, to: string) {
+    try {
+      await deps.providers.sms?.send({ from, to, body: HELP_REPLY });
+    } catch (error) {
+      if (!(error instanceof ChannelSendError)) throw error;
+      app.log.warn({ failure: error.failure }, 'the HELP reply could not be sent');
+    }
+  }
 
   /** A consumer who opts out leaves their conversation: it closes, so nobody answers into a STOP. */
   async function closeOnOptOut(

@@ -1,0 +1,140 @@
+import { type Account, missingBotUsers } from './account.ts';
+import { type Channel, DEFAULT_ACCOUNT_SEND_RATE } from './account-settings.ts';
+import type { Campaign } from './campaign.ts';
+import type { Consumer } from './consumer.ts';
+import type { Conversation } from './conversation.ts';
+import { type Message, type SkipReason, waiting } from './message.ts';
+import { DEFAULT_SMS_WINDOW, nextOpening } from './receiving-window.ts';
+import { renderSms, withOptOut } from './sms.ts';
+
+/**
+ * What the dispatcher does with one claimed message (DESIGN §4.3), decided from facts alone: no I/O, no clock.
+ * The dispatcher loads the facts from the event store, asks `decideDispatch`, and carries the decision out.
+ */
+
+export const DAILY_CAP = 100_000;
+
+export interface Recipient {
+  phone: string;
+  variables: Record<string, string>;
+}
+
+export interface DispatchFacts {
+  /** The account the message was claimed for. */
+  accountId: string;
+  message: Message;
+  campaign: Campaign;
+  account: Account;
+  consumer: Consumer;
+  /** The consumer's linked conversation as its own stream says; null when none is linked. */
+  openConversation: Conversation | null;
+  /** The number and variables opened with the consumer's key; null once the key is erased. */
+  recipient: Recipient | null;
+  /** The time zones of the recipient's number; null when the number tells none. */
+  zones: string[] | null;
+  now: Date;
+  /**
+   * A unit of the account's daily allowance is held for this message. Only first attempts need one
+   * (`needsDailyAllowance`); the dispatcher gives it back unless the decision is `start`.
+   */
+  withinDailyCap: boolean;
+  dailyCap: number;
+}
+
+export interface Send {
+  channel: Channel;
+  senderId: string;
+  from: string;
+  to: string;
+  body: string;
+  /** Messages per second of the sender and of the account's channel; 0 = no limit. */
+  senderRate: number;
+  channelRate: number;
+}
+
+export type DispatchDecision =
+  | { kind: 'skip'; reason: SkipReason; detail?: string }
+  | { kind: 'defer'; until: Date; zones: string[] }
+  /** A send of unknown outcome whose lease ran out: look for it at the provider. */
+  | { kind: 'reconcile'; channel: Channel; from: string; to: string; since: Date }
+  | { kind: 'start'; send: Send }
+  /** End the message Failed without a send. */
+  | { kind: 'fail'; code: string; message: string }
+  /** Nothing to do now: at `until` (the lease's end, the due time), or never (`until` null: it is done). */
+  | { kind: 'wait'; until: Date | null; why: 'lease-held' | 'not-due' | 'done' };
+
+/** Only a message's first attempt counts against the daily cap; retries were counted already. */
+export function needsDailyAllowance(message: Message): boolean {
+  return message.attempts === 0 && waiting(message.status);
+}
+
+export function decideDispatch(facts: DispatchFacts): DispatchDecision {
+  const { message, campaign, account, now } = facts;
+  const queued = message.queued;
+  if (!queued || message.accountId !== facts.accountId) return { kind: 'wait', until: null, why: 'done' };
+  const draft = campaign.draft;
+  if (!draft) return { kind: 'fail', code: 'CAMPAIGN_NOT_FOUND', message: 'The message’s campaign does not exist.' };
+  const sender = account.settings.senders[queued.senderId];
+  const from = sender?.address ?? draft.senderAddress;
+
+  if (message.status === 'sending') {
+    const leaseUntil = message.leaseUntil ? new Date(message.leaseUntil) : null;
+    if (leaseUntil && leaseUntil > now) return { kind: 'wait', until: leaseUntil, why: 'lease-held' };
+    if (!facts.recipient) {
+      return {
+        kind: 'fail',
+        code: 'ERASED',
+        message: 'The consumer was erased while a send’s outcome was unknown; it is not looked for or sent again.',
+      };
+    }
+    return { kind: 'reconcile', channel: queued.channel, from, to: facts.recipient.phone, since: startedAt(message) };
+  }
+  if (!waiting(message.status)) return { kind: 'wait', until: null, why: 'done' };
+  if (message.notBefore && new Date(message.notBefore) > now) {
+    return { kind: 'wait', until: new Date(message.notBefore), why: 'not-due' };
+  }
+
+  if (!facts.recipient || facts.consumer.erased) return { kind: 'skip', reason: 'erased' };
+  if (campaign.status === 'cancelled' || campaign.status === 'failed') return { kind: 'skip', reason: 'cancelled' };
+  const missing = missingBotUsers(account);
+  if (missing.length > 0) {
+    return { kind: 'skip', reason: 'bot-users-missing', detail: `Restore ${missing.join(' and ')} to send again.` };
+  }
+  if (facts.consumer.optedOut) return { kind: 'skip', reason: 'opted-out' };
+  // A consumer in a conversation is not interrupted; a conversation closed but not yet unlinked does not count.
+  if (facts.openConversation && facts.openConversation.status !== 'closed') {
+    return { kind: 'skip', reason: 'open-conversation' };
+  }
+  if (!sender) {
+    return { kind: 'fail', code: 'SENDER_REMOVED', message: 'The campaign sender was removed from the account.' };
+  }
+
+  const window = nextOpening({
+    zones: facts.zones,
+    window: draft.window ?? account.settings.windows[queued.channel] ?? DEFAULT_SMS_WINDOW,
+    now,
+    defaultZone: account.settings.defaultTimeZone,
+  });
+  if (!window.open) return { kind: 'defer', until: window.until, zones: window.zones };
+  if (needsDailyAllowance(message) && !facts.withinDailyCap) {
+    return { kind: 'skip', reason: 'daily-cap', detail: `At most ${facts.dailyCap} SMS per day per account.` };
+  }
+
+  const rendered = renderSms(draft.text, facts.recipient.variables);
+  return {
+    kind: 'start',
+    send: {
+      channel: queued.channel,
+      senderId: queued.senderId,
+      from,
+      to: facts.recipient.phone,
+      body: withOptOut(rendered.ok ? rendered.text : draft.text, draft.optOutText),
+      senderRate: sender.rate,
+      channelRate: account.settings.sendRates[queued.channel] ?? DEFAULT_ACCOUNT_SEND_RATE,
+    },
+  };
+}
+
+function startedAt(message: Message): Date {
+  return new Date(message.startedAt ?? 0);
+}
