@@ -52,6 +52,12 @@ function patchFor(event: MessageEvent, into: Patch): void {
       into.error_message = event.data.message;
       if (event.data.retryable) into.deferred_until = event.data.retryAt;
       return;
+    case 'MessageReconcileDeferred':
+      // Still sending; the reason it is not settled yet shows as its last error.
+      into.error_source = 'system';
+      into.error_code = event.data.code;
+      into.error_message = event.data.message;
+      break;
     case 'MessageResponded':
       into.conversation_id = event.data.conversationId;
       break;
@@ -82,6 +88,7 @@ export const campaignMessagesProjection: Projection = {
     'MessageSendStarted',
     'MessageSent',
     'MessageSendFailed',
+    'MessageReconcileDeferred',
     'MessageDelivered',
     'MessageRead',
     'MessageUndelivered',

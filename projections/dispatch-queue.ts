@@ -20,6 +20,7 @@ export const dispatchQueueProjection: Projection = {
     'MessageSendStarted',
     'MessageSent',
     'MessageSendFailed',
+    'MessageReconcileDeferred',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     const actions = new Map<string, { accountId: string; messageId: string; action: Action }>();
@@ -49,6 +50,16 @@ export const dispatchQueueProjection: Projection = {
             campaignId,
             notBefore: base?.notBefore ?? event.data.startedAt,
             leaseUntil: event.data.leaseUntil,
+            state: 'sending',
+          };
+          break;
+        case 'MessageReconcileDeferred':
+          // Still sending: leased until the provider is looked at again.
+          action = {
+            kind: 'upsert',
+            campaignId,
+            notBefore: base?.notBefore ?? event.data.checkedAt,
+            leaseUntil: event.data.recheckAt,
             state: 'sending',
           };
           break;

@@ -59,5 +59,6 @@ export function createProjectionRunner(context: Omit<AppContext, 'runner'>): Pro
     projections,
     log: context.log,
     onBatch: (name, count) => context.metrics.projectedEvents.inc({ projection: name }, count),
+    onHalt: (name, halt) => context.metrics.projectionHalted.set({ projection: name }, halt ? 1 : 0),
   });
 }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../app/context.ts';
 import { projections } from '../projections/index.ts';
+import { readHalts } from '../projections/runner.ts';
 import { waitForProjection } from '../projections/wait.ts';
 
 /** Liveness, readiness and Prometheus metrics (DESIGN §9). */
@@ -28,7 +29,20 @@ export function opsRoutes(app: AppContext): Router {
     if (checks.database.ok && checks.eventStore.ok) {
       // Caught up means: every projection reaches the head as it was when we asked, within a second.
       const head = await app.store.headPosition();
+      const halts = await readHalts(
+        app.db,
+        projections.map((projection) => projection.name),
+      );
       for (const projection of projections) {
+        const halt = halts.get(projection.name);
+        if (halt) {
+          checks[`projection:${projection.name}`] = {
+            ok: false,
+            detail: `stopped at ${halt.type} ${halt.eventId} (position ${halt.position}, stream ${halt.streamId}): ${halt.error}`,
+          };
+          app.metrics.projectionCaughtUp.set({ projection: projection.name }, 0);
+          continue;
+        }
         const ok = head === null || (await waitForProjection(app.db, projection.name, head, { timeoutMs: 1000 }));
         checks[`projection:${projection.name}`] = ok ? { ok } : { ok, detail: 'behind the head of the event store' };
         app.metrics.projectionCaughtUp.set({ projection: projection.name }, ok ? 1 : 0);

@@ -25,6 +25,12 @@ export function createMetrics() {
       labelNames: ['projection'] as const,
       registers: [registry],
     }),
+    projectionHalted: new Gauge({
+      name: 'outbound_projection_halted',
+      help: '1 when the projection stopped at an event it cannot apply (it resumes there after a restart)',
+      labelNames: ['projection'] as const,
+      registers: [registry],
+    }),
     commands: new Counter({
       name: 'outbound_commands_total',
       help: 'Commands handled over HTTP, by outcome',

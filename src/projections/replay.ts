@@ -72,7 +72,7 @@ export async function replayProjection(
       position = batch[batch.length - 1]!.position;
       next = store.readAll(position, batchSize);
       next.catch(() => {}); // awaited on the next turn; this only stops an early exit from leaving it unhandled
-      const handled = handledEvents(projection, batch, replayLog);
+      const handled = handledEvents(projection, batch);
       if (handled.length > 0) {
         await db.transaction(async (trx) => {
           // The shadow is thrown away if we crash before the swap, so its batches need not wait for the disk;
@@ -105,7 +105,7 @@ export async function replayProjection(
             const batch = await store.readAll(caughtUp, batchSize);
             if (batch.length === 0) break;
             caughtUp = batch[batch.length - 1]!.position;
-            const handled = handledEvents(projection, batch, replayLog);
+            const handled = handledEvents(projection, batch);
             if (handled.length > 0) await projection.project(handled, { trx, table: shadow });
             extra += batch.length;
             extraApplied += handled.length;

@@ -22,6 +22,8 @@ export interface ProjectionRunnerOptions {
   batchSize?: number;
   /** Called after each committed batch with the events consumed (handled or not); the composition root feeds metrics. */
   onBatch?: (name: string, count: number, position: GlobalPosition) => void;
+  /** Called when a projection stops at an event it cannot apply (and with null when it starts again). */
+  onHalt?: (name: string, halt: ProjectionHalt | null) => void;
   /** Retry delays after a failure: doubling from `initialMs` up to `maxMs`. */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -34,6 +36,29 @@ export interface ProjectionStatus {
   caughtUp: boolean;
   /** False while stopped or backing off after an error. */
   running: boolean;
+  /** Set when it stopped at an event it cannot apply; it stays stopped until the process restarts. */
+  halted: ProjectionHalt | null;
+}
+
+/** Where a projection stopped, and why. */
+export interface ProjectionHalt {
+  eventId: string;
+  type: string;
+  streamId: string;
+  position: string;
+  error: string;
+  at: string;
+}
+
+/** An event a projection cannot apply: unknown type, or data its schema refuses. It stops that projection. */
+export class UnprojectableEventError extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    readonly reason: string,
+  ) {
+    super(`${event.type} at ${formatPosition(event.position)} (${event.streamId}) cannot be applied: ${reason}`);
+    this.name = 'UnprojectableEventError';
+  }
 }
 
 /**
@@ -73,10 +98,9 @@ export class ProjectionRunner {
   /** For /readyz and metrics: each projection's stored position against the head of the store. */
   async status(): Promise<ProjectionStatus[]> {
     const head = await this.options.store.headPosition();
-    const positions = await readCheckpoints(
-      this.options.db,
-      this.workers.map((worker) => worker.projection.name),
-    );
+    const names = this.workers.map((worker) => worker.projection.name);
+    const positions = await readCheckpoints(this.options.db, names);
+    const halts = await readHalts(this.options.db, names);
     return this.workers.map((worker) => {
       const position = positions.get(worker.projection.name) ?? null;
       return {
@@ -84,6 +108,7 @@ export class ProjectionRunner {
         position,
         caughtUp: comparePositions(position, head) >= 0,
         running: worker.running,
+        halted: halts.get(worker.projection.name) ?? null,
       };
     });
   }
@@ -123,7 +148,15 @@ class ProjectionWorker {
 
   private async run(): Promise<void> {
     const { store, db, batchSize = 500 } = this.options;
+    // A start (the process restarted, the cause presumably fixed) tries again the event it stopped at.
+    try {
+      await recordHalt(db, this.projection.name, null);
+      this.options.onHalt?.(this.projection.name, null);
+    } catch (error) {
+      this.log.error({ err: error }, 'projection could not clear its stop');
+    }
     while (!this.stopping) {
+      let failure: unknown = null;
       try {
         // Always from the stored checkpoint, never from memory: after an error, or when another runner or a
         // replay moved it meanwhile, the database knows best.
@@ -133,7 +166,12 @@ class ProjectionWorker {
           from,
           batchSize,
           onEvents: (events) => this.applyBatch(events),
-          onError: (error) => this.log.error({ err: error }, 'projection subscription failed'),
+          onError: (error) => {
+            failure = error;
+            if (!(error instanceof UnprojectableEventError)) {
+              this.log.error({ err: error }, 'projection subscription failed');
+            }
+          },
         });
         this.subscription = subscription;
         this.running = true;
@@ -144,8 +182,41 @@ class ProjectionWorker {
       }
       this.running = false;
       this.subscription = null;
+      if (failure instanceof UnprojectableEventError) {
+        await this.halt(failure);
+        break;
+      }
       if (this.stopping) break;
       await this.backOff();
+    }
+  }
+
+  /** Stops here: the other projections go on; this one waits at the event for a restart. */
+  private async halt(failure: UnprojectableEventError): Promise<void> {
+    const halt: ProjectionHalt = {
+      eventId: failure.event.id,
+      type: failure.event.type,
+      streamId: failure.event.streamId,
+      position: formatPosition(failure.event.position),
+      error: failure.reason,
+      at: new Date().toISOString(),
+    };
+    this.log.error(
+      { ...halt, projection: this.projection.name },
+      'projection stopped: an event it cannot apply; fix the cause and restart to resume at that event',
+    );
+    this.options.onHalt?.(this.projection.name, halt);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await recordHalt(this.options.db, this.projection.name, halt);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || this.stopping) {
+          this.log.error({ err: error }, 'projection could not record its stop');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     }
   }
 
@@ -166,9 +237,14 @@ class ProjectionWorker {
     });
   }
 
-  private async applyBatch(events: RecordedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const handled = handledEvents(this.projection, events, this.log);
+  private async applyBatch(batch: RecordedEvent[]): Promise<void> {
+    const { consumed: events, handled, failure } = projectable(this.projection, batch);
+    // What comes before an unprojectable event is applied; the failure then ends the subscription.
+    if (events.length > 0) await this.apply(events, handled);
+    if (failure) throw failure;
+  }
+
+  private async apply(events: readonly RecordedEvent[], handled: RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1]!.position;
     let applied: { count: number; position: GlobalPosition } | null;
     if (handled.length === 0) {
@@ -246,40 +322,58 @@ export async function saveCheckpoint(trx: Knex.Transaction, name: string, positi
   });
 }
 
+/** Records where a projection stopped (null: it runs again), beside its checkpoint. */
+export async function recordHalt(db: Db, name: string, halt: ProjectionHalt | null): Promise<void> {
+  const columns = halt
+    ? { halted_at: halt.at, halted_event: JSON.stringify(halt), halted_error: halt.error }
+    : { halted_at: null, halted_event: null, halted_error: null };
+  const updated = await db(CHECKPOINTS).where({ name }).update(columns);
+  if (updated === 0 && halt) await db(CHECKPOINTS).insert({ name, ...columns }).onConflict('name').merge(columns);
+}
+
+/** The stopped projections among `names`, from any process (a web process runs none itself). */
+export async function readHalts(db: Db, names: readonly string[]): Promise<Map<string, ProjectionHalt>> {
+  const rows: { name: string; halted_event: ProjectionHalt }[] = await db(CHECKPOINTS)
+    .whereIn('name', [...names])
+    .whereNotNull('halted_at')
+    .select('name', 'halted_event');
+  return new Map(rows.map((row) => [row.name, row.halted_event]));
+}
+
 const handledTypes = new WeakMap<Projection, ReadonlySet<string>>();
 
 /**
  * The events of the batch the projection handles, with their data parsed by the event's schema (so defaults
- * added to a schema later reach old events). An unknown type or invalid data is skipped with a warning rather
- * than crashing: one bad event must not stop a read model forever, and the audit log still shows it.
+ * added to a schema later reach old events). An unknown type or invalid data is never skipped: the batch is cut
+ * just before it (`consumed`, `handled`), and `failure` says why, which stops the projection at that event.
  */
-export function handledEvents(projection: Projection, events: readonly RecordedEvent[], log: Logger): RecordedEvent[] {
+export function projectable(
+  projection: Projection,
+  events: readonly RecordedEvent[],
+): { consumed: readonly RecordedEvent[]; handled: RecordedEvent[]; failure: UnprojectableEventError | null } {
   let handles = handledTypes.get(projection);
   if (!handles) {
     handles = new Set(projection.handles);
     handledTypes.set(projection, handles);
   }
   const handled: RecordedEvent[] = [];
-  for (const event of events) {
+  for (const [index, event] of events.entries()) {
     if (!handles.has(event.type)) continue;
     let data: Record<string, unknown>;
     try {
       data = validateEventData(event.type, event.data);
     } catch (error) {
-      log.warn(
-        {
-          projection: projection.name,
-          type: event.type,
-          position: formatPosition(event.position),
-          eventId: event.id,
-          streamId: event.streamId,
-          reason: error instanceof Error ? error.message : String(error),
-        },
-        'projection skipped an event: unknown type or invalid data',
-      );
-      continue;
+      const failure = new UnprojectableEventError(event, error instanceof Error ? error.message : String(error));
+      return { consumed: events.slice(0, index), handled, failure };
     }
     handled.push({ ...event, data });
   }
+  return { consumed: events, handled, failure: null };
+}
+
+/** `projectable` for a whole batch that must apply in full (a replay): an unprojectable event throws. */
+export function handledEvents(projection: Projection, events: readonly RecordedEvent[]): RecordedEvent[] {
+  const { handled, failure } = projectable(projection, events);
+  if (failure) throw failure;
   return handled;
 }

@@ -1,13 +1,15 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { eventSchemas } from '../../src/domain/events.ts';
 import { comparePositions, type EventStore, type GlobalPosition, type NewEvent } from '../../src/eventstore/port.ts';
 import { PostgresEventStore } from '../../src/eventstore/postgres.ts';
 import { createDb, type Db, migrateLatest } from '../../src/infra/db.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import type { Projection } from '../../src/projections/types.ts';
-import { waitForProjection } from '../../src/projections/wait.ts';
+import { readCheckpoints, waitForProjection } from '../../src/projections/wait.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { applyOnce, applyTwice, recorded, tableRows } from '../support/projections.ts';
 
@@ -126,12 +128,23 @@ async function reset(): Promise<void> {
   const head = await store.headPosition();
   if (!head) return;
   await db('projection_checkpoints').insert(
-    [eventLog.name, witness.name, 'test-curious'].map((name) => ({
+    [eventLog.name, witness.name, 'test-curious', 'test-bystander'].map((name) => ({
       name,
       commit_position: head.commit.toString(),
       prepare_position: head.prepare.toString(),
     })),
   );
+}
+
+/** Polls `read` until it answers something, within 20 s (for a state another task reaches in its own time). */
+async function waitFor<T>(read: () => Promise<T | null | undefined>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('the awaited state was not reached within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 async function applications(): Promise<{ total: number; distinct: number }> {
@@ -181,8 +194,8 @@ describe('ProjectionRunner', () => {
     expect(await db('test_type_counts').select('type', 'count')).toEqual([{ type: 'AccountCreated', count: 200 }]);
     expect(batches.reduce((sum, n) => sum + n, 0)).toBe(160); // 80 new events, for each of the two projections
     expect(status).toEqual([
-      { name: eventLog.name, position: second, caughtUp: true, running: true },
-      { name: witness.name, position: second, caughtUp: true, running: true },
+      { name: eventLog.name, position: second, caughtUp: true, running: true, halted: null },
+      { name: witness.name, position: second, caughtUp: true, running: true, halted: null },
     ]);
   });
 
@@ -204,34 +217,84 @@ describe('ProjectionRunner', () => {
     expect(await db('test_type_counts').select('type', 'count')).toEqual([{ type: 'AccountCreated', count: 600 }]);
   });
 
-  it('skips unknown types and invalid data with a warning naming type and position, and moves on', async () => {
+  it('stops a projection at an event it cannot apply, names it, lets the others go on, and resumes there after a restart', async () => {
     await reset();
     const { log, lines } = collectingLogger();
-    await appendMany(store, 'skip-before', 3);
+    const before = await appendMany(store, 'halt-before', 3);
     const unknown = await store.append(
       'mystery-1',
       [{ type: 'MysteryHappened', data: { accountId: 'x' }, metadata }],
       'any',
     );
+    const after = await appendMany(store, 'halt-after', 3);
+    // The type is in `handles` but not in the catalog: the code that would know it is not deployed yet.
+    const curious: Projection = { ...witness, name: 'test-curious', handles: [...witness.handles, 'MysteryHappened'] };
+    const bystander: Projection = {
+      name: 'test-bystander',
+      tables: [],
+      handles: ['ProactiveActivated'],
+      project: async () => {},
+    };
+    const halted: { name: string; halt: unknown }[] = [];
+    const start = () =>
+      new ProjectionRunner({
+        store,
+        db,
+        projections: [curious, bystander],
+        log,
+        onHalt: (name, halt) => halted.push({ name, halt }),
+      });
+    const runner = start();
+    await runner.start();
+    expect(await waitForProjection(db, bystander.name, after, { timeoutMs: 20_000 })).toBe(true);
+    const stopped = await waitFor(async () => (await runner.status()).find((s) => s.name === curious.name)?.halted);
+    await runner.stop();
+
+    const position = `${unknown.position.commit}/${unknown.position.prepare}`;
+    expect(stopped).toMatchObject({ type: 'MysteryHappened', position, streamId: 'mystery-1' });
+    expect(stopped.error).toMatch(/Unknown event type MysteryHappened/);
+    expect(halted).toContainEqual({ name: curious.name, halt: stopped });
+    // Everything before the event was applied; nothing after it.
+    expect(await applications()).toEqual({ total: 3, distinct: 3 });
+    const checkpoint = (await readCheckpoints(db, [curious.name])).get(curious.name);
+    expect(comparePositions(checkpoint ?? null, before)).toBe(0);
+    const logged = lines.find((line) => String(line.msg).startsWith('projection stopped'));
+    expect(logged).toMatchObject({ projection: curious.name, type: 'MysteryHappened', position });
+
+    // The fix is deployed (the catalog learns the type) and the process restarts: it resumes at that event.
+    eventSchemas.MysteryHappened = z.object({ accountId: z.string() });
+    try {
+      const restarted = start();
+      await restarted.start();
+      expect(await waitForProjection(db, curious.name, after, { timeoutMs: 20_000 })).toBe(true);
+      const status = (await restarted.status()).find((s) => s.name === curious.name);
+      await restarted.stop();
+      expect(status?.halted).toBeNull();
+      expect(await applications()).toEqual({ total: 7, distinct: 7 });
+    } finally {
+      delete eventSchemas.MysteryHappened;
+    }
+  });
+
+  it('an event with data its schema refuses stops the projection just the same', async () => {
+    await reset();
     const invalid = await store.append(
       'account-bad',
       [{ type: 'AccountCreated', data: { accountId: 'bad' }, metadata }],
       'any',
     );
-    const after = await appendMany(store, 'skip-after', 3);
-    // The unknown type is in `handles` on purpose: a projection declaring a type the catalog lacks is skipped too.
-    const curious: Projection = { ...witness, name: 'test-curious', handles: [...witness.handles, 'MysteryHappened'] };
-    const runner = new ProjectionRunner({ store, db, projections: [curious], log });
+    await appendMany(store, 'invalid-after', 2);
+    const runner = new ProjectionRunner({ store, db, projections: [witness], log: silentLogger });
     await runner.start();
-    expect(await waitForProjection(db, curious.name, after, { timeoutMs: 20_000 })).toBe(true);
+    const stopped = await waitFor(async () => (await runner.status())[0]?.halted);
     await runner.stop();
-
-    expect(await applications()).toEqual({ total: 6, distinct: 6 });
-    const warnings = lines.filter((line) => line.msg === 'projection skipped an event: unknown type or invalid data');
-    expect(warnings.map((line) => [line.type, line.position])).toEqual([
-      ['MysteryHappened', `${unknown.position.commit}/${unknown.position.prepare}`],
-      ['AccountCreated', `${invalid.position.commit}/${invalid.position.prepare}`],
-    ]);
+    expect(stopped).toMatchObject({
+      type: 'AccountCreated',
+      streamId: 'account-bad',
+      error: expect.stringMatching(/name/),
+    });
+    expect(stopped.position).toBe(`${invalid.position.commit}/${invalid.position.prepare}`);
+    expect(await applications()).toEqual({ total: 0, distinct: 0 });
   });
 
   it('backs off after a failing batch and resubscribes from the checkpoint without applying anything twice', async () => {
