@@ -22,6 +22,8 @@ function startWorker(): ChildProcess {
     TWILIO_SANDBOX_URL: `${running.baseUrl}/sandbox/twilio`,
     PUBLIC_URL: running.baseUrl,
     DISPATCH_LEASE_MS: '1500',
+    // The lease must outlast a request's timeout (the config refuses a lease shorter than it plus a second).
+    TWILIO_TIMEOUT_MS: '500',
     LOG_LEVEL: 'silent',
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: 'ignore' });
