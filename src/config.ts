@@ -44,7 +44,12 @@ const environmentSchema = z
     ),
     TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     DISPATCH_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
-    DISPATCH_GIVE_UP_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
+    DISPATCH_GIVE_UP_MS: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000)
+      .default(3_600_000),
     DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(48),
     API_RATE_LIMIT_TPS: z.coerce.number().int().min(0).max(100_000).default(10),
     OIDC_ISSUER: z.preprocess(emptyAsUndefined, optionalUrl(['http', 'https'])),
@@ -85,7 +90,7 @@ const environmentSchema = z
         code: 'custom',
         path: ['TWILIO_SANDBOX_URL'],
         message:
-          'is required for ROLE=worker without Twilio credentials: a worker serves no HTTP, so it sends through the web process\'s sandbox (e.g. http://web:3000/sandbox/twilio)',
+          "is required for ROLE=worker without Twilio credentials: a worker serves no HTTP, so it sends through the web process's sandbox (e.g. http://web:3000/sandbox/twilio)",
       });
     }
     if (Boolean(env.TWILIO_ACCOUNT_SID) !== Boolean(env.TWILIO_AUTH_TOKEN)) {

@@ -165,7 +165,12 @@ export class Dispatcher {
         if (decision.until) await this.deps.queue.release(claim.accountId, claim.messageId, decision.until);
         return decision.why === 'not-due' ? 'deferred' : 'busy';
       case 'skip':
-        return (await this.record(stream, known, { type: 'Skip', ...ids, reason: decision.reason, detail: decision.detail }))
+        return (await this.record(stream, known, {
+          type: 'Skip',
+          ...ids,
+          reason: decision.reason,
+          detail: decision.detail,
+        }))
           ? 'skipped'
           : 'busy';
       case 'defer': {
@@ -176,7 +181,9 @@ export class Dispatcher {
       }
       case 'fail': {
         const failure = { code: decision.code, message: decision.message, source: 'system' as const };
-        return (await this.record(stream, known, { type: 'Abandon', ...ids, failure, now: nowIso })) ? 'failed' : 'busy';
+        return (await this.record(stream, known, { type: 'Abandon', ...ids, failure, now: nowIso }))
+          ? 'failed'
+          : 'busy';
       }
       case 'reconcile': {
         const provider = this.deps.providers[decision.channel];

@@ -179,6 +179,11 @@ const DELIVERY_ORDER: MessageStatus[] = ['sent', 'delivered', 'read', 'responded
 /** Provider statuses that mean the provider accepted the message. */
 const PROGRESS_STATUSES = ['sent', 'delivered', 'read', 'undelivered', 'failed'];
 
+function duration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  return ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 3_600_000)} h`;
+}
+
 /** The instant after which a failing message is retried no more. */
 function giveUpAt(state: Message, giveUpMs: number): string {
   const first = state.firstStartedAt ?? state.startedAt;
@@ -192,7 +197,7 @@ function failed(state: Message, ids: Ids, failure: SendFailure, now: string, giv
   const { kind: _kind, ...reason } = failure;
   const message =
     failure.kind === 'retryable' && !retry
-      ? `${failure.message} Gave up after ${state.attempts} attempt${state.attempts === 1 ? '' : 's'} over ${Math.round(giveUpMs / 60_000)} min.`
+      ? `${failure.message} Gave up after ${state.attempts} attempt${state.attempts === 1 ? '' : 's'} over ${duration(giveUpMs)}.`
       : failure.message;
   return {
     type: 'MessageSendFailed',

@@ -328,7 +328,11 @@ export async function recordHalt(db: Db, name: string, halt: ProjectionHalt | nu
     ? { halted_at: halt.at, halted_event: JSON.stringify(halt), halted_error: halt.error }
     : { halted_at: null, halted_event: null, halted_error: null };
   const updated = await db(CHECKPOINTS).where({ name }).update(columns);
-  if (updated === 0 && halt) await db(CHECKPOINTS).insert({ name, ...columns }).onConflict('name').merge(columns);
+  if (updated === 0 && halt)
+    await db(CHECKPOINTS)
+      .insert({ name, ...columns })
+      .onConflict('name')
+      .merge(columns);
 }
 
 /** The stopped projections among `names`, from any process (a web process runs none itself). */

@@ -139,6 +139,10 @@ export function errorMessageOf(row: MessageRow): string | null {
   if (row.status === 'failed' || row.status === 'undelivered') {
     return [row.error_code, row.error_message].filter(Boolean).join(': ') || 'FAILED';
   }
+  // Not sent yet, but not for want of trying: the last error, so that nobody waits without a reason shown.
+  if ((row.status === 'queued' || row.status === 'sending') && row.error_code) {
+    return `${[row.error_code, row.error_message].filter(Boolean).join(': ')} (still trying)`;
+  }
   return null;
 }
 
