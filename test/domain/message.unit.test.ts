@@ -90,8 +90,18 @@ const defer: MessageCommand = { type: 'Defer', ...ids, until: quietUntil, zones:
 const skip: MessageCommand = { type: 'Skip', ...ids, reason: 'opted-out' };
 const startSend: MessageCommand = { type: 'StartSend', ...ids, now: t0, leaseMs: 30_000 };
 const recordSent: MessageCommand = { type: 'RecordSent', ...ids, providerMessageId: 'SM1', now: t0 };
-const retryableFailure = { kind: 'retryable', code: '20429', message: 'Too many requests', source: 'provider' } as const;
-const permanentFailure = { kind: 'permanent', code: '21211', message: 'Invalid To number', source: 'provider' } as const;
+const retryableFailure = {
+  kind: 'retryable',
+  code: '20429',
+  message: 'Too many requests',
+  source: 'provider',
+} as const;
+const permanentFailure = {
+  kind: 'permanent',
+  code: '21211',
+  message: 'Invalid To number',
+  source: 'provider',
+} as const;
 const HOUR = 3_600_000;
 const recordSendFailed = (
   failure: message.SendFailure = retryableFailure,
@@ -317,10 +327,14 @@ describe('message decider', () => {
 
     it('the give-up time counts from the first attempt, not the latest', () => {
       // Every attempt of this history started at 10:00; at 10:05 a fourth failure is retried, at 10:59:59 not.
-      const early = given(sendingOnAttempt(4)).when(recordSendFailed(retryableFailure, t1, HOUR)).events();
+      const early = given(sendingOnAttempt(4))
+        .when(recordSendFailed(retryableFailure, t1, HOUR))
+        .events();
       expect(early).toMatchObject([{ type: 'MessageSendFailed', data: { attempt: 4, retryable: true } }]);
       const late = '2026-11-24T10:59:59.000Z';
-      const events = given(sendingOnAttempt(4)).when(recordSendFailed(retryableFailure, late, HOUR)).events();
+      const events = given(sendingOnAttempt(4))
+        .when(recordSendFailed(retryableFailure, late, HOUR))
+        .events();
       expect(events).toMatchObject([{ type: 'MessageSendFailed', data: { attempt: 4, retryable: false } }]);
     });
 
@@ -388,7 +402,11 @@ describe('message decider', () => {
 
     it('a message looked for again is leased until the recheck, still sending', () => {
       const state = [...histories.sending, reconcileMissed].reduce(message.evolve, message.initialState());
-      expect(state).toMatchObject({ status: 'sending', leaseUntil: reconcileMissed.data.recheckAt, reconcileMisses: 1 });
+      expect(state).toMatchObject({
+        status: 'sending',
+        leaseUntil: reconcileMissed.data.recheckAt,
+        reconcileMisses: 1,
+      });
     });
 
     it('retries as LEASE_EXPIRED when the provider still does not have it on the second look', () => {

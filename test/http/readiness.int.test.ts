@@ -30,22 +30,23 @@ describe('/readyz and a stopped projection', () => {
     );
     const position = `${bad.position.commit}/${bad.position.prepare}`;
     const deadline = Date.now() + 20_000;
-    let body: { status: string; checks: Record<string, { ok: boolean; detail?: string }> } | null = null;
+    type Readiness = { status: string; checks: Record<string, { ok: boolean; detail?: string }> };
+    let body: Readiness = { status: 'unknown', checks: {} };
     while (Date.now() < deadline) {
       const response = await fetch(`${running.baseUrl}/readyz`);
-      body = (await response.json()) as typeof body;
-      if (response.status === 503 && body?.checks['projection:campaign-messages']?.detail) break;
+      body = (await response.json()) as Readiness;
+      if (response.status === 503 && body.checks['projection:campaign-messages']?.detail) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(body?.status).toBe('not ready');
-    expect(body?.checks['projection:campaign-messages']).toEqual({
+    expect(body.status).toBe('not ready');
+    expect(body.checks['projection:campaign-messages']).toEqual({
       ok: false,
       detail: expect.stringContaining(`stopped at MessageQueued`),
     });
-    expect(body?.checks['projection:campaign-messages']?.detail).toContain(`position ${position}`);
-    expect(body?.checks['projection:dispatch-queue']?.ok).toBe(false);
+    expect(body.checks['projection:campaign-messages']?.detail).toContain(`position ${position}`);
+    expect(body.checks['projection:dispatch-queue']?.ok).toBe(false);
     // Projections that do not handle MessageQueued went past it.
-    expect(body?.checks['projection:users']).toEqual({ ok: true });
+    expect(body.checks['projection:users']).toEqual({ ok: true });
     const metrics = await (await fetch(`${running.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/outbound_projection_halted\{projection="campaign-messages"\} 1/);
     expect(metrics).toMatch(/outbound_projection_halted\{projection="users"\} 0/);
