@@ -13,6 +13,9 @@ import type { Logger } from '../infra/logger.ts';
 import { CHECKPOINTS, type CheckpointRow, checkpointPosition, type Projection, tableMapper } from './types.ts';
 import { announceCheckpoint, readCheckpoints } from './wait.ts';
 
+/** How often a projection probes a database that does not answer. */
+const PROBE_MS = 200;
+
 export interface ProjectionRunnerOptions {
   store: EventStore;
   db: Db;
@@ -220,7 +223,18 @@ class ProjectionWorker {
     }
   }
 
+  /**
+   * After a failure: while the database does not answer (an outage), probe it cheaply and resubscribe as soon
+   * as it does, so a projection is back within a probe of the database; any other failure (a bug, a bad
+   * migration) backs off, doubling up to `maxMs`.
+   */
   private async backOff(): Promise<void> {
+    if (!(await this.databaseAnswers())) {
+      this.log.warn('database unreachable: the projection resubscribes as soon as it answers');
+      while (!this.stopping && !(await this.databaseAnswers())) await this.pause(PROBE_MS);
+      this.failures = 0;
+      return;
+    }
     const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 250, maxMs: 30_000 };
     const delay = Math.min(maxMs, initialMs * 2 ** this.failures) * (0.75 + Math.random() / 2);
     this.failures += 1;
@@ -228,8 +242,22 @@ class ProjectionWorker {
       { delayMs: Math.round(delay), failures: this.failures },
       'projection backing off before resubscribing',
     );
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
+    await this.pause(delay);
+  }
+
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.options.db.raw('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Waits `ms`, or less when stopped. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
       this.interrupt = () => {
         clearTimeout(timer);
         resolve();
