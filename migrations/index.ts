@@ -13,6 +13,7 @@ import statusWebhooks from './20261126_0011_status_webhooks.ts';
 import conversations from './20261126_0012_conversations.ts';
 import campaignUploads from './20261126_0013_campaign_uploads.ts';
 import projectionHalts from './20261201_0014_projection_halts.ts';
+import webhookSubscribers from './20261201_0015_webhook_subscribers.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -30,4 +31,5 @@ export const migrations: Migration[] = [
   conversations,
   campaignUploads,
   projectionHalts,
+  webhookSubscribers,
 ];

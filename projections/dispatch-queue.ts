@@ -28,8 +28,6 @@ export const dispatchQueueProjection: Projection = {
       const event = recorded as unknown as MessageEvent & RecordedEvent;
       const { accountId, campaignId, messageId } = event.data;
       const key = `${accountId}\u0000${messageId}`;
-      const previous = actions.get(key)?.action;
-      const base = previous?.kind === 'upsert' ? previous : null;
       let action: Action;
       switch (event.type) {
         case 'MessageQueued':
@@ -48,7 +46,7 @@ export const dispatchQueueProjection: Projection = {
           action = {
             kind: 'upsert',
             campaignId,
-            notBefore: base?.notBefore ?? event.data.startedAt,
+            notBefore: event.data.startedAt,
             leaseUntil: event.data.leaseUntil,
             state: 'sending',
           };
@@ -58,7 +56,7 @@ export const dispatchQueueProjection: Projection = {
           action = {
             kind: 'upsert',
             campaignId,
-            notBefore: base?.notBefore ?? event.data.checkedAt,
+            notBefore: event.data.checkedAt,
             leaseUntil: event.data.recheckAt,
             state: 'sending',
           };

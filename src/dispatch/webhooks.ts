@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { Projection } from '../projections/types.ts';
+import type { Projection, ProjectionContext } from '../projections/types.ts';
 
 /**
  * B6, beyond LivePerson: each message status change is POSTed to the account's URL, signed, at least once.
@@ -10,7 +10,8 @@ import type { Projection } from '../projections/types.ts';
  * adds nothing); the deliverer drains the outbox with retries and backoff, across processes (SKIP LOCKED).
  */
 
-const STATUS_OF: Record<string, string> = {
+/** The webhook's status for each message event it reports. */
+const WEBHOOK_STATUS: Record<string, string> = {
   MessageDeferred: 'SCHEDULED',
   MessageSent: 'SENT',
   MessageDelivered: 'DELIVERED',
@@ -53,7 +54,7 @@ function payloadOf(event: RecordedEvent) {
     accountId: data.accountId,
     proactiveCampaignId: data.campaignId,
     id: data.messageId,
-    status: STATUS_OF[event.type]!,
+    status: WEBHOOK_STATUS[event.type]!,
     providerMessageId: data.providerMessageId ?? null,
     errorCode: failure ? (data.code ?? null) : event.type === 'MessageSkipped' ? (data.reason ?? null) : null,
     errorMessage: failure ? (data.message ?? null) : event.type === 'MessageSkipped' ? (data.detail ?? null) : null,
@@ -62,46 +63,73 @@ function payloadOf(event: RecordedEvent) {
   };
 }
 
+/**
+ * Fills the outbox. It keeps its own record of the subscribed accounts (fed from the webhook's own events, in
+ * order with the message events), so a status change is queued exactly when the webhook was set at that point.
+ */
 export function statusWebhookReactor(): Projection {
   return {
     name: 'reactor:status-webhooks',
-    tables: [],
-    handles: Object.keys(STATUS_OF),
-    async project(events, { trx }) {
-      const relevant = events.filter(
-        (event) => event.type !== 'MessageSendFailed' || (event.data as { retryable?: boolean }).retryable === false,
-      );
-      if (relevant.length === 0) return;
-      const accounts = [...new Set(relevant.map((event) => String(event.data.accountId)))];
-      const subscribed = new Set(
-        (
-          await trx('status_webhooks').whereIn('account_id', accounts).select<{ account_id: string }[]>('account_id')
-        ).map((row) => row.account_id),
-      );
-      const rows = relevant
-        .filter((event) => subscribed.has(String(event.data.accountId)))
-        .map((event) => {
-          const payload = payloadOf(event);
-          return {
-            event_id: event.id,
-            account_id: payload.accountId,
-            campaign_id: payload.proactiveCampaignId,
-            message_id: payload.id,
-            payload: JSON.stringify(payload),
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: new Date(),
-            created_at: new Date(),
-          };
-        });
-      for (let start = 0; start < rows.length; start += 500) {
-        await trx('webhook_deliveries')
-          .insert(rows.slice(start, start + 500))
-          .onConflict('event_id')
-          .ignore();
+    tables: ['webhook_subscribers', 'webhook_deliveries'],
+    handles: ['StatusWebhookSet', 'StatusWebhookRemoved', ...Object.keys(WEBHOOK_STATUS)],
+    async project(events, { trx, table }) {
+      // Runs of message events between subscription changes, so each run is written with one statement.
+      let run: RecordedEvent[] = [];
+      for (const event of events) {
+        if (event.type === 'StatusWebhookSet' || event.type === 'StatusWebhookRemoved') {
+          await queueDeliveries(trx, table, run);
+          run = [];
+          const accountId = String(event.data.accountId);
+          if (event.type === 'StatusWebhookSet') {
+            await trx(table('webhook_subscribers')).insert({ account_id: accountId }).onConflict().ignore();
+          } else {
+            await trx(table('webhook_subscribers')).where({ account_id: accountId }).delete();
+          }
+        } else if (event.type !== 'MessageSendFailed' || (event.data as { retryable?: boolean }).retryable === false) {
+          run.push(event);
+        }
       }
+      await queueDeliveries(trx, table, run);
     },
   };
+}
+
+async function queueDeliveries(
+  trx: ProjectionContext['trx'],
+  table: ProjectionContext['table'],
+  events: RecordedEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const accounts = [...new Set(events.map((event) => String(event.data.accountId)))];
+  const subscribed = new Set(
+    (
+      await trx(table('webhook_subscribers'))
+        .whereIn('account_id', accounts)
+        .select<{ account_id: string }[]>('account_id')
+    ).map((row) => row.account_id),
+  );
+  const rows = events
+    .filter((event) => subscribed.has(String(event.data.accountId)))
+    .map((event) => {
+      const payload = payloadOf(event);
+      return {
+        event_id: event.id,
+        account_id: payload.accountId,
+        campaign_id: payload.proactiveCampaignId,
+        message_id: payload.id,
+        payload: JSON.stringify(payload),
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: event.createdAt,
+        created_at: event.createdAt,
+      };
+    });
+  for (let start = 0; start < rows.length; start += 500) {
+    await trx(table('webhook_deliveries'))
+      .insert(rows.slice(start, start + 500))
+      .onConflict('event_id')
+      .ignore();
+  }
 }
 
 interface DeliveryRow {
