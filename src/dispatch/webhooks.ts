@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Projection, ProjectionContext } from '../projections/types.ts';
+import { PollingLoop } from './polling-loop.ts';
 
 /**
  * B6, beyond LivePerson: each message status change is POSTed to the account's URL, signed, at least once.
@@ -152,41 +153,18 @@ export interface DelivererOptions {
 
 /** Drains the outbox: POST, 2xx is delivered, anything else is retried with backoff until maxAttempts. */
 export class WebhookDeliverer {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly loop: PollingLoop;
 
-  constructor(private readonly options: DelivererOptions) {}
+  constructor(private readonly options: DelivererOptions) {
+    this.loop = new PollingLoop(() => this.deliverDue(), { idleMs: 250, log: options.log, what: 'webhook delivery' });
+  }
 
   start(): void {
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let handled = 0;
-      try {
-        handled = await this.deliverDue();
-      } catch (error) {
-        this.options.log.error({ err: error }, 'webhook delivery round failed');
-      }
-      if (handled === 0 && this.running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 250);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round: claims due deliveries (a lease pushes their next attempt out), sends them, records outcomes. */

@@ -1,9 +1,7 @@
+import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
-import { handleCommand } from '../app/handler.ts';
 import type { Channels } from '../channels/runtime.ts';
-import * as campaign from '../domain/campaign.ts';
-import { DomainError } from '../domain/decider.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { CronScheduler } from './cron.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -66,24 +64,7 @@ export async function startWorker(
       name: 'start-scheduled-campaigns',
       schedule: '*/5 * * * * *',
       run: async () => {
-        const due = await app
-          .db('campaigns')
-          .where('status', 'scheduled')
-          .andWhere('send_at', '<=', new Date())
-          .select('account_id', 'campaign_id');
-        for (const row of due) {
-          try {
-            await handleCommand(
-              app.store,
-              campaign.campaignStream(row.campaign_id),
-              campaign,
-              { type: 'Start', accountId: row.account_id, campaignId: row.campaign_id, now: new Date().toISOString() },
-              { actor: 'system:scheduler' },
-            );
-          } catch (error) {
-            if (!(error instanceof DomainError)) throw error;
-          }
-        }
+        await startDueCampaigns(app, options.now?.() ?? new Date());
       },
     },
   ]);

@@ -16,10 +16,6 @@ export const eventSchemas: Record<string, z.ZodType<Record<string, unknown>>> = 
   ...ConversationEvents,
 };
 
-export function isKnownEventType(type: string): boolean {
-  return Object.hasOwn(eventSchemas, type);
-}
-
 /** Validates an event's data against its schema; throws for an unknown type or bad data. */
 export function validateEventData(type: string, data: unknown): Record<string, unknown> {
   const schema = eventSchemas[type];

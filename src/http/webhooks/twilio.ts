@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
+import { optIn, optOut } from '../../app/consumers.ts';
 import type { AppContext } from '../../app/context.ts';
-import { closeConversation, routeInbound } from '../../app/conversations.ts';
-import { foldStream, handleCommand } from '../../app/handler.ts';
+import { routeInbound } from '../../app/conversations.ts';
+import { handleCommand } from '../../app/handler.ts';
 import type { PersonalData } from '../../app/personal-data.ts';
 import { type ChannelProviders, ChannelSendError } from '../../channels/port.ts';
 import { twilioSignatureCheck } from '../../channels/twilio.ts';
@@ -88,21 +89,14 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
     const keyword = consumer.classifyKeyword(body);
     const context = { actor: 'system:twilio-inbound', correlationId: req.body.MessageSid };
     if (keyword === 'opt-out' || keyword === 'opt-in') {
-      await handleCommand(
-        app.store,
-        consumer.consumerStream(accountId, consumerRef),
-        consumer,
-        {
-          type: keyword === 'opt-out' ? 'OptOut' : 'OptIn',
-          accountId,
-          consumerRef,
-          keyword: body.trim().toUpperCase(),
-          channel: 'sms',
-          via: 'keyword',
-        },
-        context,
-      );
-      if (keyword === 'opt-out') await closeOnOptOut(accountId, consumerRef, context);
+      const input = {
+        accountId,
+        consumerRef,
+        keyword: body.trim().toUpperCase(),
+        channel: 'sms',
+        via: 'keyword' as const,
+      };
+      await (keyword === 'opt-out' ? optOut : optIn)(app, input, context);
     } else if (keyword === 'help') {
       await sendHelpReply(to, from);
     } else if (body.trim() === '') {
@@ -139,25 +133,6 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
     } catch (error) {
       if (!(error instanceof ChannelSendError)) throw error;
       app.log.warn({ failure: error.failure }, 'the HELP reply could not be sent');
-    }
-  }
-
-  /** A consumer who opts out leaves their conversation: it closes, so nobody answers into a STOP. */
-  async function closeOnOptOut(
-    accountId: string,
-    consumerRef: string,
-    context: { actor: string; correlationId?: string },
-  ) {
-    const state = foldStream(consumer, await app.store.read(consumer.consumerStream(accountId, consumerRef)));
-    if (!state.openConversationId) return;
-    try {
-      await closeConversation(
-        app,
-        { accountId, conversationId: state.openConversationId, by: 'consumer', reason: 'consumer-opted-out' },
-        context,
-      );
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
     }
   }
 
