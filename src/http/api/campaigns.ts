@@ -4,10 +4,11 @@ import { cancelCampaign, createSmsCampaign, type RecipientInput } from '../../ap
 import type { AppContext } from '../../app/context.ts';
 import { foldStream } from '../../app/handler.ts';
 import { loadHandoff } from '../../app/handoffs.ts';
+import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import * as account from '../../domain/account.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { lookbackHours } from '../../domain/handoff.ts';
-import { DEFAULT_OPT_OUT_TEXT } from '../../domain/sms.ts';
+import { DEFAULT_OPT_OUT_TEXT, placeholdersOf } from '../../domain/sms.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import {
   CAMPAIGN_STATUS,
@@ -18,6 +19,7 @@ import {
   DAILY_RECIPIENT_CAP,
   errorMessageOf,
   iso,
+  leIdsOf,
   MAX_SCHEDULE_AHEAD_MS,
   MESSAGE_STATUS,
   type MessageRow,
@@ -131,6 +133,21 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         );
       }
 
+      // The FAQ's request-level rule: a handoff whose text takes variables needs a `variables` field on every
+      // consumer; without one the whole request is refused (an empty or partial one is the consumer's error).
+      if (placeholdersOf(template.body.content).length > 0) {
+        const index = body.consumers.findIndex(
+          (consumer) =>
+            typeof consumer === 'object' &&
+            consumer !== null &&
+            ((consumer as { variables?: unknown }).variables ?? null) === null,
+        );
+        if (index >= 0) {
+          return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
+            field: `consumers.${index}.variables`,
+          });
+        }
+      }
       const parsed = body.consumers.map(parseConsumer);
       const usable = parsed.flatMap((consumer, index) => (consumer.error ? [] : [{ consumer, index }]));
       if ((await dailyHeadroom(app, accountId, now)) < usable.length) {
@@ -162,6 +179,8 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
             }),
           ),
           publish: true,
+          // LivePerson sends a text its variables take past 140 characters as several messages.
+          longTextAsSegments: true,
           sendAt,
           window,
           now,
@@ -179,7 +198,10 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       }
       const acceptedConsumers = [...accepted.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([, consumer]) => ({ ...consumer, consumerContent: { sms: consumer.phoneNumber } }));
+        .map(([index, consumer]) => {
+          const { consumerContent } = parsed[index]!;
+          return consumerContent === undefined ? consumer : { ...consumer, consumerContent };
+        });
       const failedConsumers = [...errors.entries()]
         .sort(([a], [b]) => a - b)
         .map(([index, errorMessage]) => {
@@ -197,6 +219,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       }
       res.status(201).json({
         proactiveCampaignId: created.campaignId,
+        ...leIdsOf(accountId, skill[0]),
         requestTraceId: req.requestTraceId,
         acceptedConsumers,
         failedConsumers,
@@ -298,7 +321,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         campaignStatus: CAMPAIGN_STATUS[row.status] ?? row.status.toUpperCase(),
         conversations: page.map((message) => ({
           id: message.message_id,
-          status: MESSAGE_STATUS[message.status] ?? message.status.toUpperCase(),
+          status: lpConversationStatusOf(message),
           conversationId: message.conversation_id ?? null,
           errorMessage: errorMessageOf(message),
         })),
