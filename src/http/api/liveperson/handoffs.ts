@@ -12,7 +12,7 @@ const LP_CHANNELS = ['wa', 'sms-twilio', 'apple-twilio', 'googlercs', 'inapp'] a
 const OUR_CHANNEL_TYPE: Record<string, string> = { 'sms-twilio': 'sms-twilio', wa: 'whatsapp', inapp: 'inapp' };
 
 const listQuery = z.object({
-  v: z.literal('1', { error: 'v must be 1' }),
+  v: z.string().pipe(z.literal('1', { error: 'v must be 1' })),
   limit: z.coerce.number().int().min(1).max(1000).default(30),
   offset: z.coerce.number().int().min(0).default(0),
 });

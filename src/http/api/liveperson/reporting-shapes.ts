@@ -15,7 +15,7 @@ const epochMs = z
 
 export const timeRangeQuery = z.object({ attemptedStartTime: epochMs, attemptedEndTime: epochMs });
 export const transactionsQuery = timeRangeQuery.extend({
-  v: z.literal('2.0', { error: 'v must be 2.0 (version 1.0 is deprecated and not served)' }),
+  v: z.string().pipe(z.literal('2.0', { error: 'v must be 2.0 (version 1.0 is deprecated and not served)' })),
 });
 export const campaignReportQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
