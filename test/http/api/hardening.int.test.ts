@@ -191,4 +191,23 @@ describe('rate limits', () => {
     // Another API of the same account has its own budget.
     expect((await hit('/handoffs')).status).toBe(200);
   });
+
+  it('limits LivePerson’s reporting APIs the same way, answering in LivePerson’s error body', async () => {
+    const path = '/api/account/default/app/prmsg/analytics/?attemptedStartTime=1&attemptedEndTime=2';
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${limited.baseUrl}${path}`, { headers: { authorization: `Bearer ${limitedToken}` } }),
+      ),
+    );
+    const statuses = burst.map((response) => response.status);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(10);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(1);
+    const refused = burst.find((response) => response.status === 429)!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await json(refused)).toMatchObject({
+      code: 0,
+      outboundCode: 'TOO_MANY_REQUESTS',
+      requestTraceId: refused.headers.get('x-request-id'),
+    });
+  });
 });
