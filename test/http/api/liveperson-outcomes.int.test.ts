@@ -81,13 +81,14 @@ describe('outcomes in LivePerson’s vocabulary', () => {
     expect(faults.status).toBeLessThan(300);
 
     const long = 'x'.repeat(150);
-    const consumers = [20, 21, 22, 23, 24, 25].map((index) => ({
+    const tooLong = 'y'.repeat(1550);
+    const consumers = [20, 21, 22, 23, 24, 25, 26].map((index) => ({
       consumerContent: { sms: lpPhone(index) },
-      variables: { 1: index === 24 ? long : `C${index}` },
+      variables: { 1: index === 24 ? long : index === 26 ? tooLong : `C${index}` },
     }));
     const created = await createCampaign(consumers);
     expect(created.failedConsumers).toEqual([]);
-    const [open, refused, undelivered, optedOut, segmented, plain] = created.acceptedConsumers.map(
+    const [open, refused, undelivered, optedOut, segmented, plain, overTwilio] = created.acceptedConsumers.map(
       (consumer: { id: string }) => consumer.id,
     );
     const campaignId = created.proactiveCampaignId;
@@ -117,6 +118,7 @@ describe('outcomes in LivePerson’s vocabulary', () => {
       [optedOut]: 'SKIPPED',
       [segmented]: 'DELIVERED',
       [plain]: 'DELIVERED',
+      [overTwilio]: 'FAILED',
     });
     for (const status of Object.values(statusOf)) expect(FAQ_STATUSES).toContain(status);
 
@@ -135,6 +137,13 @@ describe('outcomes in LivePerson’s vocabulary', () => {
     expect(entry(undelivered)).toMatchObject({ status: 'FAILED', errorSource: 'twilio', errorCode: '30003' });
     expect(entry(optedOut)).toMatchObject({ status: 'SKIPPED', errorSource: null, errorCode: null });
     expect(entry(segmented)).toMatchObject({ errorCode: null, segments: 2 });
+    // Past Twilio's 1,600 characters: refused by Twilio at send, as LivePerson reports it.
+    expect(entry(overTwilio)).toMatchObject({
+      status: 'FAILED',
+      errorSource: 'outbound_twilio',
+      errorCode: '21617',
+      segments: 12,
+    });
     expect(['SENT', 'DELIVERED']).toContain(entry(segmented).status);
     for (const failed of [open, refused, undelivered]) expect(entry(failed).errorMessage).toEqual(expect.any(String));
 
@@ -142,12 +151,12 @@ describe('outcomes in LivePerson’s vocabulary', () => {
     const analytics = await json(await brand.call(`/api/account/default/app/prmsg/campaigns/${campaignId}/analytics/`));
     expect(analytics.analytics).toHaveLength(1);
     expect(analytics.analytics[0]).toMatchObject({
-      attempted: 6,
-      eligible: 6,
+      attempted: 7,
+      eligible: 7,
       skipped: 1,
-      failed: 3,
+      failed: 4,
       sent: 3,
-      error_aggregation: { proactive_1400: 1, outbound_twilio_21211: 1, twilio_30003: 1 },
+      error_aggregation: { proactive_1400: 1, outbound_twilio_21211: 1, outbound_twilio_21617: 1, twilio_30003: 1 },
     });
 
     // Transactions v2.0 with the documented body (our ids): the failed ones, every documented field.
@@ -241,7 +250,7 @@ describe('outcomes in LivePerson’s vocabulary', () => {
       source: ['API', 'UI', 'LPWF'],
     });
     expect(grouped.analytics).toEqual([
-      expect.objectContaining({ channel: 'sms', skill: 'sales', handoffid: templateId, source: 'API', attempted: 7 }),
+      expect.objectContaining({ channel: 'sms', skill: 'sales', handoffid: templateId, source: 'API', attempted: 8 }),
     ]);
     // A filter that matches nothing answers an empty list, not an error.
     const none = await json(
