@@ -79,14 +79,17 @@ export function parsePhone(input: unknown): { e164: string; lineType: 'FIXED_LIN
   return { e164: phone.number, lineType: type === 'FIXED_LINE' || type === 'MOBILE' ? type : null };
 }
 
-/** The ISO region of a number (`US`, `GB`), or null when the number does not tell it. */
+/**
+ * The ISO region of a number (`US`, `GB`): its own where it is a valid number, else the main region of its calling
+ * code (a failed consumer still gets one), or null when even that is unknown.
+ */
 export function phoneRegion(input: unknown): string | null {
   if (typeof input !== 'string' && typeof input !== 'number') return null;
   const cleaned = String(input)
     .trim()
     .replace(/[\s().-]/g, '');
   const parsed = parsePhoneNumberFromString(cleaned.startsWith('+') ? cleaned : `+${cleaned}`);
-  return parsed?.country ?? null;
+  return parsed?.country ?? parsed?.getPossibleCountries()[0] ?? null;
 }
 
 function validNumber(input: unknown) {
