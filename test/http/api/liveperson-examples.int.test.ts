@@ -350,10 +350,16 @@ describe('the reporting and configuration APIs’ requests and errors', () => {
         { outboundCode: 'INVALID_JSON' },
       ],
       [
-        `${base}/transactions/?attemptedStartTime=1&attemptedEndTime=2`,
+        `${base}/transactions/?attemptedStartTime=1&attemptedEndTime=2&v=3.0`,
         { method: 'POST', body: '{}' },
         400,
         { field: 'v' },
+      ],
+      [
+        `${base}/transactions/?attemptedStartTime=1&attemptedEndTime=2`,
+        { method: 'POST', body: JSON.stringify({ page: { nextPage: 'bm90IGEgcGFnZQ==' } }) },
+        400,
+        { field: 'page.nextPage' },
       ],
       [
         `${base}/transactions/?attemptedStartTime=0&attemptedEndTime=${25 * 3_600_000}&v=2.0`,

@@ -228,6 +228,21 @@ describe('outcomes in LivePerson’s vocabulary', () => {
     );
     expect(second.page).toEqual({ count: 1, offset: 1, limit: 1 });
 
+    // Version 1.0 (no v): the documented body, a page token, the same transactions without messageStatus.
+    const v1 = await brand.call(
+      `/api/account/default/app/prmsg/transactions/?attemptedStartTime=${start}&attemptedEndTime=${end}`,
+      { method: 'POST', body: JSON.stringify({ channels: ['sms'], skills: ['sales'] }) },
+    );
+    expect(v1.status).toBe(200);
+    const v1Page = await json(v1);
+    expect(v1Page.requestMetadata.filters).toEqual({ channels: ['sms'], skills: ['sales'] });
+    expect(v1Page.page).toEqual({ count: 8, currentPage: expect.any(String) });
+    const v1Carrier = v1Page.transactions.find(
+      (transaction: { transactionId: string }) => transaction.transactionId === undelivered,
+    );
+    const { messageStatus: _status, ...withoutStatus } = carrier;
+    expect(v1Carrier).toEqual(withoutStatus);
+
     // Account analytics with the documented filters: grouped by handoff and source as well.
     const filtered = await brand.call(
       `/api/account/default/app/prmsg/analytics/?attemptedStartTime=${start}&attemptedEndTime=${end}`,

@@ -14,9 +14,20 @@ const epochMs = z
   .transform(Number);
 
 export const timeRangeQuery = z.object({ attemptedStartTime: epochMs, attemptedEndTime: epochMs });
+/** Version 2.0 says `v=2.0`; version 1.0 (deprecated by LivePerson, still served) has no `v`, or `v=1.0`. */
 export const transactionsQuery = timeRangeQuery.extend({
-  v: z.string().pipe(z.literal('2.0', { error: 'v must be 2.0 (version 1.0 is deprecated and not served)' })),
+  v: z.enum(['1.0', '2.0'], { error: 'v must be 2.0 (or 1.0, deprecated)' }).default('1.0'),
 });
+export const V1_PAGE_SIZE = 1000;
+
+/** Version 1.0's opaque page token: where the next page starts. */
+export const pageToken = {
+  of: (offset: number) => Buffer.from(`offset:${offset}`).toString('base64'),
+  offset(token: string): number | null {
+    const match = /^offset:(\d{1,9})$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+    return match ? Number(match[1]) : null;
+  },
+};
 export const campaignReportQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
@@ -54,7 +65,13 @@ export const analyticsBody = analyticsFilters
   .extend({ filters: analyticsFilters.optional() })
   .transform(({ filters, ...top }) => filters ?? top);
 
+/**
+ * Both versions' bodies. 2.0: `{offset, limit, filters{channels, skills, messagestatus, transactionids}}`.
+ * 1.0: `{channels, skills}`, or `{filters{channels, skills}, page{nextPage}}` for the pages after the first.
+ */
 export const transactionsBody = z.object({
+  ...filterFields,
+  page: z.object({ nextPage: z.string().max(200) }).optional(),
   offset: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(5000).default(100),
   filters: z
@@ -169,6 +186,12 @@ export const transactionsAnswer = z.object({
       segments: z.number(),
     }),
   ),
+});
+
+export const transactionsV1Answer = z.object({
+  requestMetadata: transactionsAnswer.shape.requestMetadata,
+  page: z.object({ count: z.number(), currentPage: z.string(), nextPage: z.string().optional() }),
+  transactions: z.array(transactionsAnswer.shape.transactions.element.omit({ messageStatus: true })),
 });
 
 export const lpErrorSchema = z.object({

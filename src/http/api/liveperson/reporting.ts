@@ -1,4 +1,5 @@
 import type { Request, Router } from 'express';
+import { z } from 'zod';
 import type { AppContext } from '../../../app/context.ts';
 import {
   analytics,
@@ -20,10 +21,13 @@ import {
   lpErrorSchema,
   MAX_ANALYTICS_MS,
   MAX_TRANSACTIONS_MS,
+  pageToken,
   timeRangeQuery,
   transactionsAnswer,
   transactionsBody,
   transactionsQuery,
+  transactionsV1Answer,
+  V1_PAGE_SIZE,
 } from './reporting-shapes.ts';
 
 type Res = Parameters<typeof sendLpError>[0];
@@ -196,23 +200,60 @@ export function livepersonReportingRoutes(
     {
       method: 'post',
       path: '/transactions/',
-      summary: 'LivePerson transactions v2.0: each message attempted in a time range (at most 24 hours), paged',
+      summary:
+        'LivePerson transactions: each message attempted in a time range (at most 24 hours); v=2.0 pages by offset, ' +
+        'version 1.0 (no v) by page token',
       scope: 'reporting:read',
       query: transactionsQuery,
       body: transactionsBody,
-      responses: { 200: { description: 'A page of transactions', schema: transactionsAnswer }, ...errors },
+      responses: {
+        200: { description: 'A page of transactions', schema: z.union([transactionsAnswer, transactionsV1Answer]) },
+        ...errors,
+      },
     },
     async (req, res) => {
       const range = rangeOf(res, req.parsedQuery, MAX_TRANSACTIONS_MS);
       if (!range) return;
       const accountId = accountIdOf(req);
-      const { offset, limit, filters } = req.parsedBody;
-      const page = await transactions(app.db, accountId, { ...range, offset, limit, filters });
-      const { attemptedStartTime, attemptedEndTime } = req.parsedQuery;
+      const { attemptedStartTime, attemptedEndTime, v } = req.parsedQuery;
+      const body = req.parsedBody;
+      if (v === '2.0') {
+        const { offset, limit, filters } = body;
+        const page = await transactions(app.db, accountId, { ...range, offset, limit, filters });
+        res.json({
+          requestMetadata: { accountId, app: APP, attemptedStartTime, attemptedEndTime, filters },
+          page: { count: page.length, offset, limit },
+          transactions: page,
+        });
+        return;
+      }
+      const filters: ReportFilters = {
+        channels: body.filters.channels ?? body.channels,
+        skills: body.filters.skills ?? body.skills,
+      };
+      const offset = body.page ? pageToken.offset(body.page.nextPage) : 0;
+      if (offset === null) {
+        return sendLpError(res, 400, 'page.nextPage is not a page of this report.', 'INVALID_FIELD', {
+          field: 'page.nextPage',
+        });
+      }
+      const page = await transactions(app.db, accountId, { ...range, offset, limit: V1_PAGE_SIZE + 1, filters });
+      const more = page.length > V1_PAGE_SIZE;
+      const shown = page.slice(0, V1_PAGE_SIZE).map(({ messageStatus: _status, ...transaction }) => transaction);
       res.json({
-        requestMetadata: { accountId, app: APP, attemptedStartTime, attemptedEndTime, filters },
-        page: { count: page.length, offset, limit },
-        transactions: page,
+        requestMetadata: {
+          accountId,
+          app: APP,
+          attemptedStartTime,
+          attemptedEndTime,
+          filters: Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)),
+        },
+        page: {
+          count: shown.length,
+          currentPage: pageToken.of(offset),
+          ...(more ? { nextPage: pageToken.of(offset + V1_PAGE_SIZE) } : {}),
+        },
+        transactions: shown,
       });
     },
   );
