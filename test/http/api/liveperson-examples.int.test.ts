@@ -5,6 +5,7 @@ import { createApiClient } from '../../../src/app/api-clients.ts';
 import { API_SCOPES } from '../../../src/domain/account-settings.ts';
 import { waitForProjection } from '../../../src/projections/wait.ts';
 import { SYSTEM } from '../../dispatch/support.ts';
+import { listRoutes } from '../../support/routes.ts';
 import {
   expiredToken,
   json,
@@ -424,5 +425,16 @@ describe('the reporting and configuration APIs’ requests and errors', () => {
       expect(paths, path).toContain(path);
     }
     expect(Object.keys(document.paths['/api/account/{accountId}/app/prmsg/analytics/'])).toEqual(['get', 'post']);
+    // Every LivePerson route mounted is in the document.
+    const documented = new Set(
+      Object.entries(document.paths as Record<string, object>).flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+      ),
+    );
+    const mounted = listRoutes(brand.running.http)
+      .filter((route) => /^\/(api\/account|sentinel)\//.test(route.path))
+      .map((route) => `${route.method} ${route.path}`);
+    expect(mounted.length).toBeGreaterThanOrEqual(10);
+    for (const route of mounted) expect(documented).toContain(route);
   });
 });

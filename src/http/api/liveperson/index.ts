@@ -86,5 +86,12 @@ export function livepersonRoutes(app: AppContext, tokens: TokenService): { route
     scope: null,
     responses: { 200: { description: '{service, account, baseURI}', schema: domainAnswer } },
   });
+  registry.document('get', '/api/account/:accountId/service/baseURI.json', {
+    method: 'get',
+    path: '/api/account/:accountId/service/baseURI.json',
+    summary: 'LivePerson domain API: every service’s host (all this deployment’s)',
+    scope: null,
+    responses: { 200: { description: '{baseURIs: [{service, account, baseURI}]}' } },
+  });
   return { router, registry };
 }
