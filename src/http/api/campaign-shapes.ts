@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { normalizePhone, phoneRegion } from '../../domain/sms.ts';
+import { normalizePhone, phoneRegion, placeholdersOf } from '../../domain/sms.ts';
 
 /**
  * The campaign API's LivePerson Proactive 2.0 shapes: the request and answer schemas, our statuses in LivePerson's
@@ -233,6 +233,20 @@ export function parseConsumer(raw: unknown): ParsedConsumer {
     };
   }
   return { ...parsed, error: 'MISSING_CONSUMER_INFORMATION=SMS' };
+}
+
+/**
+ * The FAQ's request-level rule: a handoff whose text takes variables needs a `variables` field on every consumer;
+ * the first consumer without one (its index), else -1. An empty or partial one is that consumer's own error.
+ */
+export function consumerWithoutVariables(consumers: unknown[], text: string): number {
+  if (placeholdersOf(text).length === 0) return -1;
+  return consumers.findIndex(
+    (consumer) =>
+      typeof consumer === 'object' &&
+      consumer !== null &&
+      ((consumer as { variables?: unknown }).variables ?? null) === null,
+  );
 }
 
 /** LivePerson's schedulingWindows as our weekly window; days not listed are closed. */

@@ -8,12 +8,13 @@ import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import * as account from '../../domain/account.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { lookbackHours } from '../../domain/handoff.ts';
-import { DEFAULT_OPT_OUT_TEXT, placeholdersOf } from '../../domain/sms.ts';
+import { DEFAULT_OPT_OUT_TEXT } from '../../domain/sms.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import {
   CAMPAIGN_STATUS,
   type CampaignRow,
   campaignStatusSchema,
+  consumerWithoutVariables,
   createCampaignBody,
   createdSchema,
   DAILY_RECIPIENT_CAP,
@@ -133,20 +134,11 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         );
       }
 
-      // The FAQ's request-level rule: a handoff whose text takes variables needs a `variables` field on every
-      // consumer; without one the whole request is refused (an empty or partial one is the consumer's error).
-      if (placeholdersOf(template.body.content).length > 0) {
-        const index = body.consumers.findIndex(
-          (consumer) =>
-            typeof consumer === 'object' &&
-            consumer !== null &&
-            ((consumer as { variables?: unknown }).variables ?? null) === null,
-        );
-        if (index >= 0) {
-          return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
-            field: `consumers.${index}.variables`,
-          });
-        }
+      const withoutVariables = consumerWithoutVariables(body.consumers, template.body.content);
+      if (withoutVariables >= 0) {
+        return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
+          field: `consumers.${withoutVariables}.variables`,
+        });
       }
       const parsed = body.consumers.map(parseConsumer);
       const usable = parsed.flatMap((consumer, index) => (consumer.error ? [] : [{ consumer, index }]));
