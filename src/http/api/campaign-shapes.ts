@@ -232,6 +232,18 @@ export function parseConsumer(raw: unknown): ParsedConsumer {
       ...(region ? { countryCode: region } : {}),
     };
   }
+  // No SMS number: the consumer's number on another channel (WhatsApp's), when given, still names it.
+  const other = typeof content === 'object' && content !== null ? (content as Record<string, unknown>).wa : undefined;
+  if ((typeof other === 'string' && other.trim() !== '') || typeof other === 'number') {
+    const phoneText = withPlus(String(other));
+    const region = phoneRegion(phoneText);
+    return {
+      ...parsed,
+      phoneText,
+      ...(region ? { countryCode: region } : {}),
+      error: 'MISSING_CONSUMER_INFORMATION=SMS',
+    };
+  }
   return { ...parsed, error: 'MISSING_CONSUMER_INFORMATION=SMS' };
 }
 

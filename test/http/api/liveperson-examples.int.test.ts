@@ -218,7 +218,12 @@ describe('the campaign API’s documented examples', () => {
       { ...consumers[3], phone: `+${lpPhone(12)}`, countryCode: 'US', errorMessage: 'TOO_MANY_VARIABLES' },
       { ...consumers[4], phone: `+${lpPhone(13)}`, countryCode: 'US', errorMessage: 'INSUFFICIENT_VARIABLES' },
       { ...consumers[5], phone: `+${lpPhone(14)}`, countryCode: 'US', errorMessage: 'VARIABLE_NOT_STRING=1' },
-      { ...consumers[6], phone: null, errorMessage: 'MISSING_CONSUMER_INFORMATION=SMS' },
+      {
+        ...consumers[6],
+        phone: `+${lpPhone(15)}`,
+        countryCode: 'US',
+        errorMessage: 'MISSING_CONSUMER_INFORMATION=SMS',
+      },
       { ...consumers[7], phone: '+12', errorMessage: 'INVALID_NUMBER' },
     ]);
   });
