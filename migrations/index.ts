@@ -12,8 +12,9 @@ import handoffNames from './20261126_0010_handoff_names.ts';
 import statusWebhooks from './20261126_0011_status_webhooks.ts';
 import conversations from './20261126_0012_conversations.ts';
 import campaignUploads from './20261126_0013_campaign_uploads.ts';
-import projectionHalts from './20261201_0014_projection_halts.ts';
-import webhookSubscribers from './20261201_0015_webhook_subscribers.ts';
+import messageTimeline from './20261201_0014_message_timeline.ts';
+import projectionHalts from './20261201_0015_projection_halts.ts';
+import webhookSubscribers from './20261201_0016_webhook_subscribers.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -30,6 +31,7 @@ export const migrations: Migration[] = [
   statusWebhooks,
   conversations,
   campaignUploads,
+  messageTimeline,
   projectionHalts,
   webhookSubscribers,
 ];

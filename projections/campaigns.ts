@@ -34,6 +34,7 @@ export const campaignsProjection: Projection = {
               skill: event.data.skillId,
               status: 'draft',
               source: event.data.source,
+              handoff_id: event.data.handoffId,
               created_by: recorded.metadata.actor,
               created_at: recorded.createdAt,
             })

@@ -3,7 +3,14 @@ import * as account from '../domain/account.ts';
 import type { WeeklyWindow } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
-import { DEFAULT_OPT_OUT_TEXT, normalizePhone, renderSms, SMS_MAX_LENGTH, smsLength } from '../domain/sms.ts';
+import {
+  DEFAULT_OPT_OUT_TEXT,
+  normalizePhone,
+  renderSms,
+  SMS_MAX_LENGTH,
+  smsLength,
+  smsSegments,
+} from '../domain/sms.ts';
 import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -39,6 +46,11 @@ export interface NewSmsCampaign {
   sendAt?: Date;
   /** A receiving window for this campaign only, instead of the account's. */
   window?: WeeklyWindow;
+  /**
+   * A recipient whose variables take the text past 140 characters is sent as several messages (LivePerson's API)
+   * instead of being refused with SMS_TOO_LONG (the web tool). The text itself keeps the 140 limit either way.
+   */
+  longTextAsSegments?: boolean;
   now?: Date;
 }
 
@@ -89,7 +101,13 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
   }
 
   const outcomes: RecipientOutcome[] = [];
-  const valid: { index: number; phone: string; variables: Record<string, string>; ref: string }[] = [];
+  const valid: {
+    index: number;
+    phone: string;
+    variables: Record<string, string>;
+    ref: string;
+    segments: number;
+  }[] = [];
   const seen = new Set<string>();
   for (const [index, recipient] of input.recipients.entries()) {
     const phone = normalizePhone(recipient.phone);
@@ -102,7 +120,8 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
       outcomes.push({ index, phoneNumber: phone, error: rendered.error });
       continue;
     }
-    if (smsLength(rendered.text, optOutText) > SMS_MAX_LENGTH) {
+    const segments = smsSegments(rendered.text, optOutText);
+    if (segments > 1 && !input.longTextAsSegments) {
       outcomes.push({ index, phoneNumber: phone, error: 'SMS_TOO_LONG' });
       continue;
     }
@@ -112,7 +131,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
     }
     seen.add(phone);
     const ref = await deps.personalData.consumerRef(input.accountId, phone);
-    valid.push({ index, phone, variables: (recipient.variables ?? {}) as Record<string, string>, ref });
+    valid.push({ index, phone, variables: (recipient.variables ?? {}) as Record<string, string>, ref, segments });
   }
 
   const campaignId = randomUUID().replace(/-/g, '');
@@ -162,6 +181,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
         recipients: valid.map((recipient) => ({
           consumerRef: recipient.ref,
           sealed: seal(keys.get(recipient.ref)!, { phone: recipient.phone, variables: recipient.variables }),
+          ...(recipient.segments > 1 ? { segments: recipient.segments } : {}),
         })),
       },
       context,

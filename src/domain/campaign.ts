@@ -27,6 +27,8 @@ const recipientSchema = z.object({
   consumerRef: z.string(),
   messageId: z.string(),
   sealed: z.string(),
+  /** The messages a text its variables take past 140 characters goes out as (absent: one). */
+  segments: z.number().int().min(2).optional(),
 });
 export type Recipient = z.infer<typeof recipientSchema>;
 

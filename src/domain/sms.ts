@@ -17,6 +17,15 @@ export function smsLength(text: string, optOut: string): number {
   return characters(text) + (optOut ? characters(SEPARATOR) + characters(optOut) : 0);
 }
 
+/**
+ * How many messages a text goes out as. The handoff's own text must fit one (140 characters with its opt-out
+ * line, LivePerson's limit); a recipient's variables may take it past that, and LivePerson then sends it as
+ * several: one per 140 characters begun.
+ */
+export function smsSegments(text: string, optOut: string): number {
+  return Math.max(1, Math.ceil(smsLength(text, optOut) / SMS_MAX_LENGTH));
+}
+
 export function withOptOut(text: string, optOut: string): string {
   return optOut ? `${text}${SEPARATOR}${optOut}` : text;
 }
@@ -68,6 +77,19 @@ export function parsePhone(input: unknown): { e164: string; lineType: 'FIXED_LIN
   if (!phone) return null;
   const type = phone.getType();
   return { e164: phone.number, lineType: type === 'FIXED_LINE' || type === 'MOBILE' ? type : null };
+}
+
+/**
+ * The ISO region of a number (`US`, `GB`): its own where it is a valid number, else the main region of its calling
+ * code (a failed consumer still gets one), or null when even that is unknown.
+ */
+export function phoneRegion(input: unknown): string | null {
+  if (typeof input !== 'string' && typeof input !== 'number') return null;
+  const cleaned = String(input)
+    .trim()
+    .replace(/[\s().-]/g, '');
+  const parsed = parsePhoneNumberFromString(cleaned.startsWith('+') ? cleaned : `+${cleaned}`);
+  return parsed?.country ?? parsed?.getPossibleCountries()[0] ?? null;
 }
 
 function validNumber(input: unknown) {

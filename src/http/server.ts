@@ -10,6 +10,8 @@ import { sandboxPage } from '../channels/sandbox/page.ts';
 import { ROLE_LABELS } from '../domain/account.ts';
 import { requestTrace } from './api/errors.ts';
 import { apiRoutes } from './api/index.ts';
+import { livepersonErrorHandler } from './api/liveperson/errors.ts';
+import { LIVEPERSON_PATHS } from './api/liveperson/index.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
 import { analyticsRoutes } from './web/analytics.ts';
@@ -51,7 +53,7 @@ export function createHttpApp(app: AppContext): Express {
   useSecurityAndStatic(server);
   server.use(cookieParser());
   // Before the body parsers, so that a body they refuse is answered with a trace id too.
-  server.use(['/api', '/oauth'], requestTrace);
+  server.use(['/api', '/oauth', '/sentinel'], requestTrace);
   server.use(express.urlencoded({ extended: false, limit: '5mb' }));
   server.use(express.json({ limit: '5mb' }));
   // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.
@@ -86,6 +88,7 @@ export function createHttpApp(app: AppContext): Express {
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
   server.use(notFound);
+  server.use(LIVEPERSON_PATHS, livepersonErrorHandler(app.log));
   server.use(errorHandler(app.log));
   return server;
 }

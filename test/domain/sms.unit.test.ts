@@ -3,9 +3,11 @@ import {
   DEFAULT_OPT_OUT_TEXT,
   normalizePhone,
   parsePhone,
+  phoneRegion,
   placeholdersOf,
   renderSms,
   smsLength,
+  smsSegments,
   withOptOut,
 } from '../../src/domain/sms.ts';
 
@@ -57,5 +59,25 @@ describe('parsePhone', () => {
     expect(parsePhone('+1 (415) 555-0100')).toEqual({ e164: '+14155550100', lineType: null });
     expect(parsePhone('+1415555')).toBeNull();
     expect(parsePhone({})).toBeNull();
+  });
+});
+
+describe('smsSegments', () => {
+  it('is one up to 140 characters with the opt-out line, then one more per 140 begun', () => {
+    const optOut = DEFAULT_OPT_OUT_TEXT;
+    const room = 140 - optOut.length - 1;
+    expect(smsSegments('x'.repeat(room), optOut)).toBe(1);
+    expect(smsSegments('x'.repeat(room + 1), optOut)).toBe(2);
+    expect(smsSegments('x'.repeat(room + 141), optOut)).toBe(3);
+    expect(smsSegments('', '')).toBe(1);
+  });
+});
+
+describe('phoneRegion', () => {
+  it('tells the ISO region of a number in either form, or null', () => {
+    expect(phoneRegion('14155550100')).toBe('US');
+    expect(phoneRegion('+447700900123')).toBe('GB');
+    expect(phoneRegion('+12')).toBeNull();
+    expect(phoneRegion(undefined)).toBeNull();
   });
 });

@@ -17,7 +17,7 @@ const sessions = new Map<Role, WebSession>();
 const READ_ONLY: Role[] = ['auditor', 'agent', 'agent_manager'];
 const INBOX_WRITES = /^\/inbox\/:id\/(reply|transfer|close)$/;
 /** Routes outside the web tool's roles: their own authentication (API tokens, Twilio signatures) or none needed. */
-const OUTSIDE = /^\/(api|oauth|webhooks|sandbox)(\/|$)|^\/(login|logout)$/;
+const OUTSIDE = /^\/(api|oauth|sentinel|webhooks|sandbox)(\/|$)|^\/(login|logout)$/;
 
 beforeAll(async () => {
   running = await startTestApp();

@@ -113,6 +113,9 @@ export class TwilioSandbox {
       return void twilioError(res, 400, 21603, "A 'From' phone number is required.");
     if (typeof body.Body !== 'string' || body.Body === '')
       return void twilioError(res, 400, 21602, 'Message body is required.');
+    // Twilio sends up to 1,600 characters as one (multi-part) message and refuses longer bodies.
+    if ([...body.Body].length > 1600)
+      return void twilioError(res, 400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
     const to = body.To;
     if (normalizePhone(to) !== to)
       return void twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);

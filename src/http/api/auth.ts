@@ -1,9 +1,10 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { AuthenticatedClient } from '../../app/api-clients.ts';
 import type { TokenService } from '../../auth/tokens.ts';
 import type { ApiScope } from '../../domain/account-settings.ts';
 import type { Db } from '../../infra/db.ts';
 import { sendApiError } from './errors.ts';
+import { sendLpError } from './liveperson/errors.ts';
 
 declare global {
   namespace Express {
@@ -14,47 +15,80 @@ declare global {
 }
 
 /**
- * Bearer-token check for `/api/v2/account/:accountId/...`: a valid, unexpired token of a client that is not
- * revoked, issued for the account in the path, holding the scope the route needs.
+ * How a refused request is answered. Our own paths: `{code: "<OUR_CODE>", message}`. LivePerson's paths (the
+ * campaign API and everything under /api/account): LivePerson's documented body, `{code: 0, message: "jwt
+ * expired"}` and the like, with our code kept in `outboundCode`.
  */
-export function requireScope(deps: { db: Db; tokens: TokenService }, scope: ApiScope): RequestHandler {
+export type AuthStyle = 'outbound' | 'liveperson';
+
+interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+  /** LivePerson's wording (its services answer with the JWT library's messages). */
+  lpMessage: string;
+  extra?: Record<string, unknown>;
+}
+
+function refuse(res: Response, style: AuthStyle, refusal: Refusal): void {
+  if (style === 'liveperson') sendLpError(res, refusal.status, refusal.lpMessage, refusal.code, refusal.extra);
+  else sendApiError(res, refusal.status, refusal.code, refusal.message, refusal.extra);
+}
+
+/**
+ * Bearer-token check for the account-scoped API paths: a valid, unexpired token of a client that is not revoked,
+ * issued for the account in the path, holding the scope the route needs.
+ */
+export function requireScope(
+  deps: { db: Db; tokens: TokenService },
+  scope: ApiScope,
+  style: AuthStyle = 'outbound',
+): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) {
       res.set('WWW-Authenticate', 'Bearer');
-      return sendApiError(
-        res,
-        401,
-        'UNAUTHORIZED',
-        'Send an access token from POST /oauth/token as "Authorization: Bearer <token>".',
-      );
+      return refuse(res, style, {
+        status: 401,
+        code: 'UNAUTHORIZED',
+        message: 'Send an access token from POST /oauth/token as "Authorization: Bearer <token>".',
+        lpMessage: 'No authorization token was found',
+      });
     }
     const verified = await deps.tokens.verify(match[1]!);
     if (!verified.ok) {
       res.set('WWW-Authenticate', `Bearer error="invalid_token"`);
-      return sendApiError(
-        res,
-        401,
-        verified.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN',
-        verified.reason === 'expired'
-          ? 'The access token has expired; get a new one.'
-          : 'The access token is not valid.',
-      );
+      const expired = verified.reason === 'expired';
+      return refuse(res, style, {
+        status: 401,
+        code: expired ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN',
+        message: expired ? 'The access token has expired; get a new one.' : 'The access token is not valid.',
+        lpMessage: expired ? 'jwt expired' : 'invalid token',
+      });
     }
     const client = verified.client;
     if (req.params.accountId !== client.accountId) {
-      return sendApiError(res, 403, 'FORBIDDEN_ACCOUNT', 'This token was issued for another account.');
+      const message = 'This token was issued for another account.';
+      return refuse(res, style, { status: 403, code: 'FORBIDDEN_ACCOUNT', message, lpMessage: message });
     }
     const active = await deps
       .db('api_clients')
       .where({ account_id: client.accountId, client_id: client.clientId })
       .whereNull('revoked_at')
       .first('client_id');
-    if (!active) return sendApiError(res, 401, 'CLIENT_REVOKED', 'The API client of this token was revoked.');
+    if (!active) {
+      const message = 'The API client of this token was revoked.';
+      return refuse(res, style, { status: 401, code: 'CLIENT_REVOKED', message, lpMessage: message });
+    }
     if (!client.scopes.includes(scope)) {
-      return sendApiError(res, 403, 'INSUFFICIENT_SCOPE', `This route needs the scope ${scope}.`, {
-        requiredScope: scope,
+      const message = `This route needs the scope ${scope}.`;
+      return refuse(res, style, {
+        status: 403,
+        code: 'INSUFFICIENT_SCOPE',
+        message,
+        lpMessage: message,
+        extra: { requiredScope: scope },
       });
     }
     req.apiClient = client;

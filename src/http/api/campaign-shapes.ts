@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { normalizePhone } from '../../domain/sms.ts';
+import { normalizePhone, phoneRegion, placeholdersOf } from '../../domain/sms.ts';
 
 /**
  * The campaign API's LivePerson Proactive 2.0 shapes: the request and answer schemas, our statuses in LivePerson's
@@ -43,7 +44,8 @@ const consumerContentSchema = z.object({
 const acceptedConsumerSchema = z.object({
   id: z.string(),
   phoneNumber: z.string(),
-  consumerContent: consumerContentSchema,
+  /** Exactly as sent; absent for the legacy form (consumerCountryCode + consumerPhoneNumber). */
+  consumerContent: consumerContentSchema.optional(),
 });
 const failedConsumerSchema = z
   .object({
@@ -55,6 +57,8 @@ const failedConsumerSchema = z
   .catchall(z.unknown());
 export const createdSchema = z.object({
   proactiveCampaignId: z.string(),
+  leCampaignId: z.string(),
+  leEngagementId: z.string(),
   requestTraceId: z.string(),
   acceptedConsumers: z.array(acceptedConsumerSchema),
   failedConsumers: z.array(failedConsumerSchema),
@@ -83,6 +87,19 @@ export const MESSAGE_STATUS: Record<string, string> = {
   failed: 'FAILED',
   skipped: 'SKIPPED',
 };
+
+/**
+ * LivePerson's Conversational Cloud campaign and engagement that route a proactive campaign's replies. Ours are
+ * the account's (campaign) and the skill's (engagement): numeric like LivePerson's, and the same on every call.
+ */
+export function leIdsOf(accountId: string, skillId: string): { leCampaignId: string; leEngagementId: string } {
+  const numeric = (seed: string) =>
+    String(1_000_000_000 + (createHash('sha256').update(seed).digest().readUInt32BE(0) % 1_000_000_000));
+  return {
+    leCampaignId: numeric(`campaign:${accountId}`),
+    leEngagementId: numeric(`engagement:${accountId}:${skillId}`),
+  };
+}
 
 export const campaignStatusSchema = z.object({
   proactiveCampaignId: z.string(),
@@ -157,10 +174,20 @@ export function phoneFrom(raw: unknown): string | null {
 interface ParsedConsumer {
   input: Record<string, unknown>;
   phone: unknown;
+  /** The number as LivePerson answers it for a failed consumer: digits with `+`. */
   phoneText: string | null;
+  /** The number's ISO region, where it tells one. */
   countryCode?: string;
+  /** `consumerContent` exactly as sent (absent in the legacy form), echoed for an accepted consumer. */
+  consumerContent?: unknown;
   variables?: Record<string, unknown>;
   error?: string;
+}
+
+/** A number as sent, written with its `+` (LivePerson's `phone` of a failed consumer). */
+function withPlus(raw: string): string {
+  const text = raw.trim();
+  return text.startsWith('+') ? text : `+${text}`;
 }
 
 /** One consumer entry, in the current or the legacy (country code + number) form. */
@@ -182,7 +209,15 @@ export function parseConsumer(raw: unknown): ParsedConsumer {
   const content = input.consumerContent;
   const sms = typeof content === 'object' && content !== null ? (content as Record<string, unknown>).sms : undefined;
   if (sms !== undefined && sms !== null && sms !== '') {
-    return { ...parsed, phone: phoneFrom(sms) ?? sms, phoneText: typeof sms === 'string' ? sms : String(sms) };
+    const phoneText = withPlus(String(sms));
+    const countryCode = phoneRegion(phoneText);
+    return {
+      ...parsed,
+      consumerContent: content,
+      phone: phoneFrom(sms) ?? sms,
+      phoneText,
+      ...(countryCode ? { countryCode } : {}),
+    };
   }
   const countryCode = input.consumerCountryCode;
   const number = input.consumerPhoneNumber;
@@ -192,14 +227,42 @@ export function parseConsumer(raw: unknown): ParsedConsumer {
   ) {
     const code = String(countryCode).replace(/^\+/, '').trim();
     const digits = String(number).trim();
+    const phoneText = `+${code}${digits.replace(/^0+/, '')}`;
+    const region = phoneRegion(phoneText);
     return {
       ...parsed,
-      countryCode: code,
-      phone: normalizePhone(`+${code}${digits.replace(/^0+/, '')}`) ?? `${code}${digits}`,
-      phoneText: digits,
+      phone: normalizePhone(phoneText) ?? `${code}${digits}`,
+      phoneText,
+      ...(region ? { countryCode: region } : {}),
+    };
+  }
+  // No SMS number: the consumer's number on another channel (WhatsApp's), when given, still names it.
+  const other = typeof content === 'object' && content !== null ? (content as Record<string, unknown>).wa : undefined;
+  if ((typeof other === 'string' && other.trim() !== '') || typeof other === 'number') {
+    const phoneText = withPlus(String(other));
+    const region = phoneRegion(phoneText);
+    return {
+      ...parsed,
+      phoneText,
+      ...(region ? { countryCode: region } : {}),
+      error: 'MISSING_CONSUMER_INFORMATION=SMS',
     };
   }
   return { ...parsed, error: 'MISSING_CONSUMER_INFORMATION=SMS' };
+}
+
+/**
+ * The FAQ's request-level rule: a handoff whose text takes variables needs a `variables` field on every consumer;
+ * the first consumer without one (its index), else -1. An empty or partial one is that consumer's own error.
+ */
+export function consumerWithoutVariables(consumers: unknown[], text: string): number {
+  if (placeholdersOf(text).length === 0) return -1;
+  return consumers.findIndex(
+    (consumer) =>
+      typeof consumer === 'object' &&
+      consumer !== null &&
+      ((consumer as { variables?: unknown }).variables ?? null) === null,
+  );
 }
 
 /** LivePerson's schedulingWindows as our weekly window; days not listed are closed. */

@@ -4,6 +4,7 @@ import { cancelCampaign, createSmsCampaign, type RecipientInput } from '../../ap
 import type { AppContext } from '../../app/context.ts';
 import { foldStream } from '../../app/handler.ts';
 import { loadHandoff } from '../../app/handoffs.ts';
+import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import * as account from '../../domain/account.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { lookbackHours } from '../../domain/handoff.ts';
@@ -13,11 +14,13 @@ import {
   CAMPAIGN_STATUS,
   type CampaignRow,
   campaignStatusSchema,
+  consumerWithoutVariables,
   createCampaignBody,
   createdSchema,
   DAILY_RECIPIENT_CAP,
   errorMessageOf,
   iso,
+  leIdsOf,
   MAX_SCHEDULE_AHEAD_MS,
   MESSAGE_STATUS,
   type MessageRow,
@@ -131,6 +134,12 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         );
       }
 
+      const withoutVariables = consumerWithoutVariables(body.consumers, template.body.content);
+      if (withoutVariables >= 0) {
+        return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
+          field: `consumers.${withoutVariables}.variables`,
+        });
+      }
       const parsed = body.consumers.map(parseConsumer);
       const usable = parsed.flatMap((consumer, index) => (consumer.error ? [] : [{ consumer, index }]));
       if ((await dailyHeadroom(app, accountId, now)) < usable.length) {
@@ -162,6 +171,8 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
             }),
           ),
           publish: true,
+          // LivePerson sends a text its variables take past 140 characters as several messages.
+          longTextAsSegments: true,
           sendAt,
           window,
           now,
@@ -179,7 +190,10 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       }
       const acceptedConsumers = [...accepted.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([, consumer]) => ({ ...consumer, consumerContent: { sms: consumer.phoneNumber } }));
+        .map(([index, consumer]) => {
+          const { consumerContent } = parsed[index]!;
+          return consumerContent === undefined ? consumer : { ...consumer, consumerContent };
+        });
       const failedConsumers = [...errors.entries()]
         .sort(([a], [b]) => a - b)
         .map(([index, errorMessage]) => {
@@ -197,6 +211,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       }
       res.status(201).json({
         proactiveCampaignId: created.campaignId,
+        ...leIdsOf(accountId, skill[0]),
         requestTraceId: req.requestTraceId,
         acceptedConsumers,
         failedConsumers,
@@ -298,7 +313,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         campaignStatus: CAMPAIGN_STATUS[row.status] ?? row.status.toUpperCase(),
         conversations: page.map((message) => ({
           id: message.message_id,
-          status: MESSAGE_STATUS[message.status] ?? message.status.toUpperCase(),
+          status: lpConversationStatusOf(message),
           conversationId: message.conversation_id ?? null,
           errorMessage: errorMessageOf(message),
         })),

@@ -8,6 +8,8 @@ import { campaignApiRoutes } from './campaigns.ts';
 import { requestTrace, sendApiError } from './errors.ts';
 import { handoffApiRoutes } from './handoffs.ts';
 import { idempotency } from './idempotency.ts';
+import { missingFields } from './liveperson/errors.ts';
+import { livepersonGuards, livepersonRoutes } from './liveperson/index.ts';
 import { apiRateLimit } from './rate-limit.ts';
 import { type ApiGuards, ApiRegistry } from './registry.ts';
 import { reportingApiRoutes } from './reporting.ts';
@@ -21,11 +23,8 @@ export function invalidInput(
   error: z.ZodError,
   where: 'body' | 'query',
 ): void {
-  const missing = error.issues.filter(
-    (issue) => issue.code === 'invalid_type' && /received undefined/.test(issue.message),
-  );
-  if (missing.length > 0) {
-    const fields = missing.map((issue) => issue.path.join('.')).join(', ');
+  const fields = missingFields(error);
+  if (fields) {
     sendApiError(res, 400, 'FIELDS_MISSING', `Fields missing in request: ${fields}`, { field: fields });
     return;
   }
@@ -42,8 +41,10 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   const tokens = new TokenService(app.db);
   const registry = new ApiRegistry(API_PREFIX);
   const router = Router();
-  router.use(['/api', '/oauth'], requestTrace);
+  router.use(['/api', '/oauth', '/sentinel'], requestTrace);
   router.use(oauthRoutes(app, tokens));
+  const liveperson = livepersonRoutes(app, tokens);
+  router.use(liveperson.router);
 
   const account = Router({ mergeParams: true });
   const guards: ApiGuards = {
@@ -63,17 +64,22 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   account.use(apiRateLimit(app.db, 'outbound', app.config.API_RATE_LIMIT_TPS));
   account.use(idempotency(app.db));
   handoffApiRoutes(app, account, registry, guards);
-  campaignApiRoutes(app, account, registry, guards);
+  // The campaign API is LivePerson's too: a refused token is answered as LivePerson documents it.
+  campaignApiRoutes(app, account, registry, { ...guards, scope: livepersonGuards(app, tokens).scope });
   reportingApiRoutes(app, account, registry, guards);
   webhookApiRoutes(app, account, registry, guards);
   router.use(API_PREFIX, account);
+  registry.include(liveperson.registry);
 
   router.get('/api/docs/openapi.json', (_req, res) => {
     res.json(
       registry.openApi({
         title: 'Outbound API',
         version: '2.0',
-        description: 'Proactive campaigns, API handoffs and reporting; LivePerson Proactive 2.0 compatible shapes.',
+        description:
+          'Proactive campaigns, API handoffs and reporting; LivePerson Proactive 2.0 compatible shapes. ' +
+          'LivePerson’s own paths (Sentinel token, domain API, Outbound Reporting and Configuration APIs) ' +
+          'are served here too, so an existing integration only changes its host.',
       }),
     );
   });

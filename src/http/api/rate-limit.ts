@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db } from '../../infra/db.ts';
 import { sendApiError } from './errors.ts';
@@ -8,7 +8,13 @@ import { sendApiError } from './errors.ts';
  * path segment under the account), counted in Postgres so the limit holds across processes. Beyond it: 429
  * with Retry-After.
  */
-export function apiRateLimit(db: Db, api: string, tps: number): RequestHandler {
+export function apiRateLimit(
+  db: Db,
+  api: string,
+  tps: number,
+  refuse: (res: Response, code: string, message: string) => void = (res, code, message) =>
+    sendApiError(res, 429, code, message),
+): RequestHandler {
   if (!(tps > 0)) return (_req, _res, next) => next();
   const limiter = new RateLimiterPostgres({
     storeClient: db,
@@ -31,9 +37,8 @@ export function apiRateLimit(db: Db, api: string, tps: number): RequestHandler {
       if (!(rejection instanceof RateLimiterRes)) return next(rejection);
       const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       res.set('Retry-After', String(seconds));
-      sendApiError(
+      refuse(
         res,
-        429,
         'TOO_MANY_REQUESTS',
         `More than ${tps} requests a second to the ${req.path.split('/')[1] || ''} API; retry after ${seconds} s.`,
       );

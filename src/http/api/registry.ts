@@ -17,6 +17,8 @@ export interface ApiRouteSpec<TBody extends z.ZodType | undefined, TQuery extend
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   /** Extra middleware (idempotency, rate limits) in front of the handler. */
   before?: RequestHandler[];
+  /** The body's media type in the document (JSON unless told). */
+  bodyContentType?: string;
 }
 
 export interface DocumentedRoute {
@@ -33,6 +35,11 @@ export class ApiRegistry {
 
   document(method: string, fullPath: string, spec: DocumentedRoute['spec']): void {
     this.routes.push({ method, path: fullPath, spec });
+  }
+
+  /** Another registry's routes (another prefix, e.g. LivePerson's paths) in this one's document too. */
+  include(other: ApiRegistry): void {
+    this.routes.push(...other.routes);
   }
 
   openApi(info: { title: string; version: string; description: string }): Record<string, unknown> {
@@ -56,7 +63,7 @@ export class ApiRegistry {
           });
         }
       }
-      if (route.spec.method === 'post') {
+      if (route.spec.method === 'post' && route.path.startsWith('/api/v2/')) {
         parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } });
       }
       const operation: Record<string, unknown> = {
@@ -78,7 +85,7 @@ export class ApiRegistry {
       if (route.spec.body) {
         operation.requestBody = {
           required: true,
-          content: { 'application/json': { schema: toJsonSchema(route.spec.body) } },
+          content: { [route.spec.bodyContentType ?? 'application/json']: { schema: toJsonSchema(route.spec.body) } },
         };
       }
       paths[openApiPath] ??= {};
@@ -89,7 +96,13 @@ export class ApiRegistry {
       info,
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'From POST /oauth/token' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'From POST /oauth/token, or LivePerson’s POST /sentinel/api/account/{accountId}/app/token (the same token)',
+          },
         },
         schemas: {
           Error: toJsonSchema(apiErrorSchema),

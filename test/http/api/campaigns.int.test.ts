@@ -154,7 +154,7 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
     consumers.push({ consumerContent: { sms: '12' }, variables: { 1: 'x', 2: 'y' } }); // 992
     consumers.push({ consumerContent: { sms: lpDigits(3) }, variables: { 1: 'dup', 2: 'dup' } }); // 993
     consumers.push({ consumerContent: { wa: '14155550000' }, variables: { 1: 'x', 2: 'y' } }); // 994
-    consumers.push({ consumerContent: { sms: lpDigits(995) } }); // 995
+    consumers.push({ consumerContent: { sms: lpDigits(995) }, variables: {} }); // 995
     consumers.push({ consumerContent: { sms: lpDigits(996) }, variables: { 1: 'x' } }); // 996
     consumers.push({ consumerContent: { sms: lpDigits(997) }, variables: { 1: 'x', 2: 'y', 3: 'z' } }); // 997
     consumers.push({ consumerContent: { sms: lpDigits(998) }, variables: { 1: 'x', 2: 7 } }); // 998
@@ -167,13 +167,19 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
     expect(created.proactiveCampaignId).toMatch(/^[0-9a-f]{32}$/);
     expect(created.requestTraceId).toBe(response.headers.get('x-request-id'));
     expect(created.acceptedConsumers).toHaveLength(992);
+    // consumerContent comes back exactly as sent (LivePerson's digits), phoneNumber in E.164.
     expect(created.acceptedConsumers[0]).toEqual({
       id: expect.any(String),
       phoneNumber: phone(0),
-      consumerContent: { sms: phone(0) },
+      consumerContent: { sms: lpDigits(0) },
     });
-    expect(created.acceptedConsumers[990].phoneNumber).toBe(phone(990));
-    expect(created.acceptedConsumers[991].phoneNumber).toBe(phone(991));
+    expect(created).toMatchObject({ leCampaignId: expect.stringMatching(/^\d+$/), leEngagementId: expect.any(String) });
+    expect(created.acceptedConsumers[990]).toEqual({ id: expect.any(String), phoneNumber: phone(990) });
+    expect(created.acceptedConsumers[991]).toEqual({
+      id: expect.any(String),
+      phoneNumber: phone(991),
+      consumerContent: { sms: phone(991) },
+    });
     expect(created.failedConsumers.map((failed: { errorMessage: string }) => failed.errorMessage)).toEqual([
       'INVALID_NUMBER',
       'DUPLICATE_NUMBER',
@@ -184,7 +190,8 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
       'VARIABLE_NOT_STRING=2',
       'MISSING_CONSUMER_INFORMATION=SMS',
     ]);
-    expect(created.failedConsumers[0]).toMatchObject({ phone: '12', variables: { 1: 'x', 2: 'y' } });
+    expect(created.failedConsumers[0]).toMatchObject({ phone: '+12', variables: { 1: 'x', 2: 'y' } });
+    expect(created.failedConsumers[3]).toMatchObject({ phone: phone(995), countryCode: 'US', variables: {} });
 
     const campaignId = created.proactiveCampaignId;
     let status: { status: string; counts: Record<string, number> } = { status: '', counts: {} };
@@ -210,8 +217,9 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
     expect(second.page).toEqual({ count: 492, currentOffset: 500, nextOffset: null });
     const ids = [...first.conversations, ...second.conversations].map((conversation) => conversation.id);
     expect(ids).toEqual(created.acceptedConsumers.map((consumer: { id: string }) => consumer.id));
+    // The FAQ's statuses: DELIVERED once the provider has the message.
     for (const conversation of [...first.conversations, ...second.conversations]) {
-      expect(['SENT', 'DELIVERED']).toContain(conversation.status);
+      expect(conversation.status).toBe('DELIVERED');
       expect(conversation.errorMessage).toBeNull();
     }
 
@@ -356,7 +364,8 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
     const otherToken = await tokenFor(other.clientId, other.clientSecret);
     const response = await api('/campaign', { method: 'POST', body: JSON.stringify(campaignBody([])) }, otherToken);
     expect(response.status).toBe(403);
-    expect((await json(response)).code).toBeTruthy();
+    // The campaign API is LivePerson's: its error body, with our code beside it.
+    expect(await json(response)).toMatchObject({ code: 0, outboundCode: 'FORBIDDEN_ACCOUNT' });
     const list = await api('/campaign/anything', {}, otherToken);
     expect(list.status).toBe(403);
   });

@@ -52,6 +52,13 @@ const send = (method: string, path: string, body?: string, headers: Record<strin
     body,
   });
 
+const sendTo = (url: string, method: string, query: string, body?: string) =>
+  fetch(`${url}${query}`, {
+    method,
+    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+    body,
+  });
+
 describe('hostile input on the Outbound API', () => {
   it('answers malformed JSON with 400 and the parse position, and a body over 5 MB with 413', async () => {
     const broken = await send('POST', '/campaign', '{"campaignName": "x", "consent": tru');
@@ -133,11 +140,13 @@ describe('hostile input on the Outbound API', () => {
     for (const route of routes) {
       await fc.check(
         fc.asyncProperty(hostileBody, hostileString, hostileString, async (body, id, query) => {
-          const path = fill(route.path, id).replace('/api/v2/account/default', '');
+          const path = fill(route.path, id);
           const raw = JSON.stringify(body) ?? 'null';
-          const response = await send(
+          // LivePerson's paths (Sentinel, domain API, /api/account/…) sit beside ours, at the root.
+          const response = await sendTo(
+            path.startsWith('/api/v2/account/default') ? `${base()}${path.slice(23)}` : `${running.baseUrl}${path}`,
             route.method.toUpperCase(),
-            `${path}?limit=${encodeURIComponent(query.slice(0, 200))}&from=${encodeURIComponent(query.slice(0, 200))}`,
+            `?limit=${encodeURIComponent(query.slice(0, 200))}&from=${encodeURIComponent(query.slice(0, 200))}`,
             route.method === 'get' || route.method === 'delete' ? undefined : raw,
           );
           const text = await response.text();
@@ -181,5 +190,24 @@ describe('rate limits', () => {
     expect((await json(refused)).code).toBe('TOO_MANY_REQUESTS');
     // Another API of the same account has its own budget.
     expect((await hit('/handoffs')).status).toBe(200);
+  });
+
+  it('limits LivePerson’s reporting APIs the same way, answering in LivePerson’s error body', async () => {
+    const path = '/api/account/default/app/prmsg/analytics/?attemptedStartTime=1&attemptedEndTime=2';
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${limited.baseUrl}${path}`, { headers: { authorization: `Bearer ${limitedToken}` } }),
+      ),
+    );
+    const statuses = burst.map((response) => response.status);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(10);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(1);
+    const refused = burst.find((response) => response.status === 429)!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await json(refused)).toMatchObject({
+      code: 0,
+      outboundCode: 'TOO_MANY_REQUESTS',
+      requestTraceId: refused.headers.get('x-request-id'),
+    });
   });
 });

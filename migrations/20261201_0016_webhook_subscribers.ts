@@ -7,7 +7,7 @@ import type { Migration } from '../src/infra/migrations.ts';
  * from the account-settings read model once, for the webhooks set before this table existed.
  */
 const migration: Migration = {
-  name: '20261201_0015_webhook_subscribers',
+  name: '20261201_0016_webhook_subscribers',
   async up(db: Knex) {
     await db.schema.createTable('webhook_subscribers', (t) => {
       t.text('account_id').primary();

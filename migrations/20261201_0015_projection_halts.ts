@@ -6,7 +6,7 @@ import type { Migration } from '../src/infra/migrations.ts';
  * beside its checkpoint, so that /readyz of every process (a web process runs no projections) can name it.
  */
 const migration: Migration = {
-  name: '20261201_0014_projection_halts',
+  name: '20261201_0015_projection_halts',
   async up(db: Knex) {
     await db.schema.alterTable('projection_checkpoints', (t) => {
       t.timestamp('halted_at', { useTz: true }).nullable();
