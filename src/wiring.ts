@@ -1,5 +1,5 @@
 import type { AppContext } from './app/context.ts';
-import { createChannels } from './channels/runtime.ts';
+import { createChannels } from './channels/providers.ts';
 import type { Config } from './config.ts';
 import { createEventStore } from './eventstore/index.ts';
 import { createDb, migrateLatest } from './infra/db.ts';

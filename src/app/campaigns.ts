@@ -10,6 +10,7 @@ import {
   SMS_MAX_LENGTH,
   smsLength,
   smsSegments,
+  withoutPlaceholders,
 } from '../domain/sms.ts';
 import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
@@ -87,7 +88,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
   if (!name || name.length > 255)
     throw new DomainError('INVALID_FIELD', 'campaignName must be 1 to 255 characters.', 400, 'campaignName');
   const optOutText = input.optOutText ?? DEFAULT_OPT_OUT_TEXT;
-  const templateLength = smsLength(input.text.replace(/\$?\{\{\s*[A-Za-z0-9_]+\s*\}\}/g, ''), optOutText);
+  const templateLength = smsLength(withoutPlaceholders(input.text), optOutText);
   if (!input.text.trim() || templateLength > SMS_MAX_LENGTH) {
     throw new DomainError(
       'SMS_TOO_LONG',

@@ -1,4 +1,4 @@
-import type { Channels } from '../channels/runtime.ts';
+import type { Channels } from '../channels/providers.ts';
 import type { Config } from '../config.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import * as account from '../domain/account.ts';
+import { findSkill } from '../domain/account-settings.ts';
 import { DomainError } from '../domain/decider.ts';
 import * as handoff from '../domain/handoff.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -55,8 +56,7 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
     }
   }
   if (config.skill) {
-    const skills = Object.entries(state.settings.skills);
-    if (!skills.some(([id, skill]) => id === config.skill || skill.name === config.skill)) {
+    if (!findSkill(state.settings, config.skill)) {
       throw new DomainError('UNKNOWN_SKILL', `${config.skill} is not a skill of this account.`, 400, 'skill');
     }
   }

@@ -241,7 +241,7 @@ export class Dispatcher {
       throw error;
     }
     const sendingKnown = { state: sending, revision: known.revision + 1 };
-    const statusCallback = `${this.deps.callbackBaseUrl()}/webhooks/twilio/status?a=${encodeURIComponent(ids.accountId)}&m=${encodeURIComponent(ids.messageId)}`;
+    const statusCallback = `${this.deps.callbackBaseUrl()}/webhooks/twilio/status?account=${encodeURIComponent(ids.accountId)}&message=${encodeURIComponent(ids.messageId)}`;
     const provider = this.deps.providers[send.channel];
     try {
       if (!provider) throw new ChannelSendError(noProvider(send.channel));

@@ -1,7 +1,7 @@
 import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
-import type { Channels } from '../channels/runtime.ts';
+import type { Channels } from '../channels/providers.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { CronScheduler } from './cron.ts';
 import { Dispatcher } from './dispatcher.ts';

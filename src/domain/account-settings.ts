@@ -87,6 +87,12 @@ export interface AccountSettings {
   conversationIdleMinutes: number;
 }
 
+/** A skill named by its id or its name, in any case (names are unique case-insensitively); undefined if none. */
+export function findSkill(settings: AccountSettings, idOrName: string): [string, { name: string }] | undefined {
+  const wanted = idOrName.trim().toLowerCase();
+  return Object.entries(settings.skills).find(([id, skill]) => id === idOrName || skill.name.toLowerCase() === wanted);
+}
+
 export const initialSettings = (): AccountSettings => ({
   senders: {},
   sendRates: {},

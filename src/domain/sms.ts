@@ -33,6 +33,11 @@ export function withOptOut(text: string, optOut: string): string {
 // `${{1}}` is LivePerson's form; `{{1}}` and `{{name}}` are accepted too.
 const PLACEHOLDER = /\$?\{\{\s*([A-Za-z0-9_]{1,64})\s*\}\}/g;
 
+/** The text without its placeholders: what a template costs before any variable fills it. */
+export function withoutPlaceholders(text: string): string {
+  return text.replace(PLACEHOLDER, '');
+}
+
 /** The placeholder names a text uses, in order of first use. */
 export function placeholdersOf(text: string): string[] {
   const names: string[] = [];

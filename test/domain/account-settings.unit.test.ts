@@ -1,7 +1,7 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AccountEvent } from '../../src/domain/account.ts';
 import * as account from '../../src/domain/account.ts';
-import type { WeeklyWindow } from '../../src/domain/account-settings.ts';
+import { findSkill, initialSettings, type WeeklyWindow } from '../../src/domain/account-settings.ts';
 import { deciderSpec } from '../support/decider.ts';
 
 const { given } = deciderSpec(account);
@@ -111,5 +111,19 @@ describe('account settings', () => {
     given([created])
       .when({ type: 'SetDefaultTimeZone', accountId, timeZone: 'Europe/Paris' })
       .then([{ type: 'DefaultTimeZoneSet', data: { accountId, timeZone: 'Europe/Paris' } }]);
+  });
+});
+
+describe('findSkill', () => {
+  const settings = {
+    ...initialSettings(),
+    skills: { 'skill-1': { name: 'Sales' }, 'skill-2': { name: 'Support' } },
+  };
+  it('finds a skill by id or by name in any case, the same for handoffs and campaigns', () => {
+    expect(findSkill(settings, 'skill-2')?.[0]).toBe('skill-2');
+    expect(findSkill(settings, 'Sales')?.[0]).toBe('skill-1');
+    expect(findSkill(settings, 'sALES')?.[0]).toBe('skill-1');
+    expect(findSkill(settings, ' support ')?.[0]).toBe('skill-2');
+    expect(findSkill(settings, 'Billing')).toBeUndefined();
   });
 });

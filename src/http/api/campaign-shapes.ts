@@ -10,7 +10,6 @@ import { normalizePhone, phoneRegion, placeholdersOf } from '../../domain/sms.ts
  */
 
 export const MAX_CONSUMERS_PER_REQUEST = 1000;
-export const DAILY_RECIPIENT_CAP = 100_000;
 const MAX_VARIABLE_LENGTH = 1550;
 export const MAX_SCHEDULE_AHEAD_MS = 90 * 24 * 3_600_000;
 

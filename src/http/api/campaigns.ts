@@ -6,7 +6,9 @@ import { foldStream } from '../../app/handler.ts';
 import { loadHandoff } from '../../app/handoffs.ts';
 import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import * as account from '../../domain/account.ts';
+import { findSkill } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { DAILY_CAP } from '../../domain/dispatch.ts';
 import { lookbackHours } from '../../domain/handoff.ts';
 import { DEFAULT_OPT_OUT_TEXT } from '../../domain/sms.ts';
 import { waitForProjection } from '../../projections/wait.ts';
@@ -17,7 +19,6 @@ import {
   consumerWithoutVariables,
   createCampaignBody,
   createdSchema,
-  DAILY_RECIPIENT_CAP,
   errorMessageOf,
   iso,
   leIdsOf,
@@ -59,7 +60,7 @@ async function dailyHeadroom(app: AppContext, accountId: string, now: Date): Pro
       .whereIn('status', ['queued', 'deferred', 'retrying', 'sending'])
       .count<{ count: string }[]>('* as count'),
   ]);
-  return DAILY_RECIPIENT_CAP - (sent?.count ?? 0) - Number(waiting[0]?.count ?? 0);
+  return DAILY_CAP - (sent?.count ?? 0) - Number(waiting[0]?.count ?? 0);
 }
 
 async function campaignRow(app: AppContext, accountId: string, campaignId: string) {
@@ -104,9 +105,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       const template = await smsTemplateOf(app, accountId, body.templateId);
 
       const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
-      const skill = Object.entries(accountState.settings.skills).find(
-        ([id, candidate]) => id === body.skill || candidate.name.toLowerCase() === body.skill.toLowerCase(),
-      );
+      const skill = findSkill(accountState.settings, body.skill);
       if (!skill) {
         throw new DomainError(
           'UNKNOWN_SKILL',
@@ -145,7 +144,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       if ((await dailyHeadroom(app, accountId, now)) < usable.length) {
         throw new DomainError(
           'DAILY_LIMIT_EXCEEDED',
-          `At most ${DAILY_RECIPIENT_CAP.toLocaleString('en-US')} SMS recipients per day per account; this campaign would exceed it.`,
+          `At most ${DAILY_CAP.toLocaleString('en-US')} SMS recipients per day per account; this campaign would exceed it.`,
           422,
           'consumers',
         );

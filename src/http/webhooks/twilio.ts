@@ -33,11 +33,15 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
   const twiml = (res: import('express').Response) => res.type('text/xml').send(EMPTY_TWIML);
 
   router.post('/webhooks/twilio/status', signed, async (req, res) => {
-    const accountId = typeof req.query.a === 'string' ? req.query.a : '';
-    const messageId = typeof req.query.m === 'string' ? req.query.m : '';
+    // `a` and `m` are the names of callback URLs handed to Twilio before they were spelt out.
+    const accountId = queryText(req.query.account ?? req.query.a);
+    const messageId = queryText(req.query.message ?? req.query.m);
     const update = deps.providers.sms?.parseStatusCallback(req.body ?? {});
     if (!accountId || !messageId || !update) {
-      res.status(400).type('text/plain').send('MessageSid, MessageStatus and the a/m query parameters are required');
+      res
+        .status(400)
+        .type('text/plain')
+        .send('MessageSid, MessageStatus and the account and message query parameters are required');
       return;
     }
     try {
@@ -138,3 +142,5 @@ export function twilioWebhooks(app: AppContext, deps: TwilioWebhookDeps): Router
 
   return router;
 }
+
+const queryText = (value: unknown): string => (typeof value === 'string' ? value : '');
