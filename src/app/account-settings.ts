@@ -28,7 +28,7 @@ function parseChannel<T extends string>(
 ): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success)
-    throw new DomainError('INVALID_CHANNEL', `channel must be one of ${allowed.join(', ')}.`, 400, 'channel');
+    throw new DomainError('INVALID_CHANNEL', `channel must be one of ${allowed.join(', ')}.`, 'channel');
   return parsed.data as T;
 }
 
@@ -44,7 +44,6 @@ export async function addSender(
     throw new DomainError(
       'INVALID_NUMBER',
       'address must be a valid phone number in E.164 form, e.g. +14155550100.',
-      400,
       'address',
     );
   }
@@ -128,7 +127,7 @@ export function setDefaultTimeZone(
   context: CommandContext,
 ) {
   if (!DateTime.now().setZone(input.timeZone).isValid) {
-    throw new DomainError('INVALID_TIME_ZONE', 'timeZone must be an IANA zone such as Europe/London.', 400, 'timeZone');
+    throw new DomainError('INVALID_TIME_ZONE', 'timeZone must be an IANA zone such as Europe/London.', 'timeZone');
   }
   return run(deps, input.accountId, { type: 'SetDefaultTimeZone', ...input }, context);
 }

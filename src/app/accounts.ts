@@ -21,10 +21,10 @@ export function createAccount(
 ) {
   const accountId = account.accountIdSchema.safeParse(input.accountId);
   if (!accountId.success) {
-    throw new DomainError('INVALID_ACCOUNT_ID', `accountId ${accountId.error.issues[0]?.message}`, 400, 'accountId');
+    throw new DomainError('INVALID_ACCOUNT_ID', `accountId ${accountId.error.issues[0]?.message}`, 'accountId');
   }
   const name = input.name.trim();
-  if (!name) throw new DomainError('FIELD_REQUIRED', 'name is required.', 400, 'name');
+  if (!name) throw new DomainError('FIELD_REQUIRED', 'name is required.', 'name');
   return handleCommand(
     deps.store,
     account.accountStream(input.accountId),
@@ -52,16 +52,15 @@ export async function addUser(
 ) {
   const email = input.email.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-    throw new DomainError('INVALID_EMAIL', 'email is not a valid address.', 400, 'email');
+    throw new DomainError('INVALID_EMAIL', 'email is not a valid address.', 'email');
   }
   if (!account.roleSchema.safeParse(input.role).success) {
-    throw new DomainError('INVALID_ROLE', `role must be one of ${account.ROLES.join(', ')}.`, 400, 'role');
+    throw new DomainError('INVALID_ROLE', `role must be one of ${account.ROLES.join(', ')}.`, 'role');
   }
   if (input.password.length < MIN_PASSWORD_LENGTH) {
     throw new DomainError(
       'PASSWORD_TOO_SHORT',
       `password must be at least ${MIN_PASSWORD_LENGTH} characters.`,
-      400,
       'password',
     );
   }
@@ -91,7 +90,7 @@ export function changeRole(
   context: CommandContext,
 ) {
   if (!account.roleSchema.safeParse(input.role).success) {
-    throw new DomainError('INVALID_ROLE', `role must be one of ${account.ROLES.join(', ')}.`, 400, 'role');
+    throw new DomainError('INVALID_ROLE', `role must be one of ${account.ROLES.join(', ')}.`, 'role');
   }
   return handleCommand(
     deps.store,

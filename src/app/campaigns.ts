@@ -71,34 +71,28 @@ const DEFAULT_LOOKBACK_HOURS = 30 * 24;
  */
 export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaign, context: CommandContext) {
   const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
-  if (accountState.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.', 404);
+  if (accountState.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.');
   if (!accountState.proactiveActive) {
-    throw new DomainError('PROACTIVE_NOT_ACTIVE', 'Activate Proactive for this account before sending campaigns.', 409);
+    throw new DomainError('PROACTIVE_NOT_ACTIVE', 'Activate Proactive for this account before sending campaigns.');
   }
   const sender = accountState.settings.senders[input.senderId];
   if (sender?.channel !== 'sms') {
-    throw new DomainError(
-      'UNKNOWN_SENDER',
-      'outboundNumber is not an SMS sender of this account.',
-      400,
-      'outboundNumber',
-    );
+    throw new DomainError('UNKNOWN_SENDER', 'outboundNumber is not an SMS sender of this account.', 'outboundNumber');
   }
   const name = input.name.trim();
   if (!name || name.length > 255)
-    throw new DomainError('INVALID_FIELD', 'campaignName must be 1 to 255 characters.', 400, 'campaignName');
+    throw new DomainError('INVALID_FIELD', 'campaignName must be 1 to 255 characters.', 'campaignName');
   const optOutText = input.optOutText ?? DEFAULT_OPT_OUT_TEXT;
   const templateLength = smsLength(withoutPlaceholders(input.text), optOutText);
   if (!input.text.trim() || templateLength > SMS_MAX_LENGTH) {
     throw new DomainError(
       'SMS_TOO_LONG',
       `The SMS text with its opt-out line must be 1 to ${SMS_MAX_LENGTH} characters (it is ${templateLength}).`,
-      400,
       'text',
     );
   }
   if (input.recipients.length > 100_000) {
-    throw new DomainError('TOO_MANY_RECIPIENTS', 'A campaign takes at most 100,000 recipients.', 400, 'consumers');
+    throw new DomainError('TOO_MANY_RECIPIENTS', 'A campaign takes at most 100,000 recipients.', 'consumers');
   }
 
   const outcomes: RecipientOutcome[] = [];

@@ -41,7 +41,10 @@ export type RouteOutcome = {
 
 const ROUTER = { actor: 'system:conversation-router' };
 
-/** The latest proactive message this account sent the consumer, read from its streams (not a lagging model). */
+/**
+ * The latest proactive message this account sent the consumer: found through the campaign-messages read model
+ * (which may lag its streams by moments), then read from its own streams, which say what was sent and how.
+ */
 async function latestProactive(deps: ConversationDeps, accountId: string, consumerRef: string) {
   const row = await deps
     .db('campaign_messages')
@@ -208,17 +211,17 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
     }
     return { conversationId, routing: decision.routing, opened: true };
   }
-  throw new DomainError('CONVERSATION_BUSY', 'The consumer’s conversation changed repeatedly; try again.', 409);
+  throw new DomainError('CONVERSATION_BUSY', 'The consumer’s conversation changed repeatedly; try again.');
 }
 
 async function loadOpen(deps: Pick<ConversationDeps, 'store'>, accountId: string, conversationId: string) {
   if (!/^[0-9a-f]{32}$/.test(conversationId)) {
-    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.', 404);
+    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.');
   }
   const events = await deps.store.read(conversation.conversationStream(conversationId));
   const state = foldStream(conversation, events);
   if (state.status === 'none' || state.accountId !== accountId) {
-    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.', 404);
+    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.');
   }
   const opened = events[0]!.data as { sealedPhone?: string };
   return { state, sealedPhone: opened.sealedPhone ?? null };
@@ -231,27 +234,26 @@ export async function sendAgentReply(
   context: CommandContext,
 ) {
   const text = input.text.trim();
-  if (!text) throw new DomainError('EMPTY_MESSAGE', 'Write a reply before sending.', 400, 'text');
+  if (!text) throw new DomainError('EMPTY_MESSAGE', 'Write a reply before sending.', 'text');
   if (text.length > conversation.MAX_AGENT_MESSAGE_LENGTH) {
     throw new DomainError(
       'MESSAGE_TOO_LONG',
       `A reply is at most ${conversation.MAX_AGENT_MESSAGE_LENGTH} characters (this one is ${text.length}).`,
-      400,
       'text',
     );
   }
   const { state, sealedPhone } = await loadOpen(deps, input.accountId, input.conversationId);
-  if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.', 409);
-  if (!sealedPhone) throw new DomainError('NO_ADDRESS', 'This conversation has no number to answer.', 409);
+  if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.');
+  if (!sealedPhone) throw new DomainError('NO_ADDRESS', 'This conversation has no number to answer.');
   const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
   const sender = state.senderId ? accountState.settings.senders[state.senderId] : undefined;
   if (!sender) {
-    throw new DomainError('SENDER_REMOVED', 'The number this conversation uses was removed from the account.', 409);
+    throw new DomainError('SENDER_REMOVED', 'The number this conversation uses was removed from the account.');
   }
   const { phone } = await deps.personalData.openFor<{ phone: string }>(input.accountId, state.consumerRef, sealedPhone);
   const channel = state.channel ?? 'sms';
   const provider = deps.providers[channel];
-  if (!provider) throw new DomainError('CHANNEL_UNAVAILABLE', `No provider sends on ${channel} here.`, 409);
+  if (!provider) throw new DomainError('CHANNEL_UNAVAILABLE', `No provider sends on ${channel} here.`);
   let sent: { providerMessageId: string };
   try {
     sent = await provider.send({ from: sender.address, to: phone, body: text });
@@ -263,7 +265,6 @@ export async function sendAgentReply(
       kind === 'ambiguous'
         ? `The provider did not answer in time (${code}); the reply may still arrive. Wait before sending it again.`
         : `The reply was not sent (${code}: ${message}).${kind === 'retryable' ? ' Try again in a moment.' : ''}`,
-      409,
       'text',
     );
   }
@@ -325,7 +326,7 @@ export async function transferConversation(
 ) {
   const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
   if (!accountState.settings.skills[input.toSkillId]) {
-    throw new DomainError('UNKNOWN_SKILL', 'That skill is not a skill of this account.', 400, 'skill');
+    throw new DomainError('UNKNOWN_SKILL', 'That skill is not a skill of this account.', 'skill');
   }
   await loadOpen(deps, input.accountId, input.conversationId);
   return handleCommand(

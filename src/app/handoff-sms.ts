@@ -13,19 +13,13 @@ export function checkSmsComponent(channel: Channel, index: number): void {
   const body = channel.messageComponents[bodyIndex];
   const field = `channels.${index}.messageComponents.${Math.max(bodyIndex, 0)}`;
   if (!body || body.content.trim() === '') {
-    throw new DomainError(
-      'FIELD_REQUIRED',
-      'The SMS channel needs a body component with content.',
-      400,
-      `${field}.content`,
-    );
+    throw new DomainError('FIELD_REQUIRED', 'The SMS channel needs a body component with content.', `${field}.content`);
   }
   const length = smsLength(body.content, body.optOut ?? DEFAULT_OPT_OUT_TEXT);
   if (length > SMS_MAX_LENGTH) {
     throw new DomainError(
       'SMS_TOO_LONG',
       `The SMS text with its opt-out line is ${length} characters; at most ${SMS_MAX_LENGTH} fit one segment.`,
-      400,
       `${field}.content`,
     );
   }
@@ -37,7 +31,6 @@ export function checkSmsComponent(channel: Channel, index: number): void {
       throw new DomainError(
         'UNDECLARED_VARIABLE',
         `The text uses ${undeclared.map((name) => `{{${name}}}`).join(', ')} but variables does not list it.`,
-        400,
         `${field}.variables`,
       );
     }

@@ -22,7 +22,7 @@ function parseConfig(input: unknown): handoff.HandoffConfig {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.') || 'body';
-  throw new DomainError('INVALID_FIELD', `${field}: ${issue.message}`, 400, field);
+  throw new DomainError('INVALID_FIELD', `${field}: ${issue.message}`, field);
 }
 
 /**
@@ -31,7 +31,7 @@ function parseConfig(input: unknown): handoff.HandoffConfig {
  */
 async function checkAgainstAccount(deps: Deps, accountId: string, config: handoff.HandoffConfig) {
   const state = foldStream(account, await deps.store.read(account.accountStream(accountId)));
-  if (state.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.', 404);
+  if (state.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.');
   for (const [index, channel] of config.channels.entries()) {
     if (channel.type === 'sms-twilio') {
       const senders = Object.values(state.settings.senders).filter((sender) => sender.channel === 'sms');
@@ -39,7 +39,6 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
         throw new DomainError(
           'FIELD_REQUIRED',
           'The SMS channel needs an outboundnumber.',
-          400,
           `channels.${index}.outboundnumber`,
         );
       }
@@ -48,7 +47,6 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
         throw new DomainError(
           'UNKNOWN_SENDER',
           `${channel.outboundnumber} is not an SMS sender of this account.`,
-          400,
           `channels.${index}.outboundnumber`,
         );
       }
@@ -57,7 +55,7 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
   }
   if (config.skill) {
     if (!findSkill(state.settings, config.skill)) {
-      throw new DomainError('UNKNOWN_SKILL', `${config.skill} is not a skill of this account.`, 400, 'skill');
+      throw new DomainError('UNKNOWN_SKILL', `${config.skill} is not a skill of this account.`, 'skill');
     }
   }
 }
@@ -81,7 +79,7 @@ async function reserveName(deps: Deps, accountId: string, name: string, handoffI
     .where({ account_id: accountId, name_key: nameKey(name) })
     .first<{ handoff_id: string } | undefined>('handoff_id');
   if (holder?.handoff_id === handoffId) return false;
-  throw new DomainError('HANDOFF_NAME_TAKEN', `A handoff named ${name} already exists.`, 409, 'name');
+  throw new DomainError('HANDOFF_NAME_TAKEN', `A handoff named ${name} already exists.`, 'name');
 }
 
 async function releaseNames(deps: Deps, accountId: string, handoffId: string, keep?: string): Promise<void> {

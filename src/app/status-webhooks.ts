@@ -20,7 +20,7 @@ export async function setStatusWebhook(
   context: CommandContext,
 ) {
   if (input.secret !== undefined && (input.secret.length < 16 || input.secret.length > 200)) {
-    throw new DomainError('INVALID_SECRET', 'secret must be 16 to 200 characters.', 400, 'secret');
+    throw new DomainError('INVALID_SECRET', 'secret must be 16 to 200 characters.', 'secret');
   }
   const result = await handleCommand(
     deps.store,

@@ -5,6 +5,7 @@ import * as message from '../domain/message.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/port.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
+import type { Logger } from '../infra/logger.ts';
 import type { Projection } from '../projections/types.ts';
 
 /**
@@ -110,7 +111,7 @@ export function campaignCanceller(deps: { store: EventStore }): Projection {
  * Completes a campaign once every message reached a terminal state. Its own tables count the terminal messages
  * per campaign, written in the runner's transaction, so each counts once.
  */
-export function campaignCompletion(deps: { store: EventStore; db: Db }): Projection {
+export function campaignCompletion(deps: { store: EventStore; db: Db; log: Logger }): Projection {
   return {
     name: 'reactor:campaign-completion',
     tables: ['completion_campaigns', 'completion_messages'],
@@ -163,6 +164,7 @@ export function campaignCompletion(deps: { store: EventStore; db: Db }): Project
         } catch (error) {
           // Cancelled or failed meanwhile: nothing to complete.
           if (!(error instanceof DomainError)) throw error;
+          deps.log.info({ accountId, campaignId, code: error.code }, 'a finished campaign was not completed');
         }
         await trx(table('completion_campaigns'))
           .where({ account_id: accountId, campaign_id: campaignId })

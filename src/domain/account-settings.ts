@@ -136,7 +136,6 @@ function requireRate(rate: number, field = 'rate'): void {
     throw new DomainError(
       'INVALID_RATE',
       `${field} must be a number of messages per second from 0 (no limit) to 10000.`,
-      400,
       field,
     );
   }
@@ -144,7 +143,7 @@ function requireRate(rate: number, field = 'rate'): void {
 
 function requireSender(settings: AccountSettings, senderId: string): Sender {
   const sender = settings.senders[senderId];
-  if (!sender) throw new DomainError('SENDER_NOT_FOUND', 'No such sender in this account.', 404, 'senderId');
+  if (!sender) throw new DomainError('SENDER_NOT_FOUND', 'No such sender in this account.', 'senderId');
   return sender;
 }
 
@@ -160,7 +159,6 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
         throw new DomainError(
           'SENDER_EXISTS',
           `${command.address} is already a ${command.channel} sender of this account.`,
-          409,
           'address',
         );
       }
@@ -183,9 +181,9 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
     case 'AddSkill': {
       const name = command.name.trim();
       if (!name || name.length > 255)
-        throw new DomainError('INVALID_SKILL', 'name must be 1 to 255 characters.', 400, 'name');
+        throw new DomainError('INVALID_SKILL', 'name must be 1 to 255 characters.', 'name');
       if (Object.values(settings.skills).some((skill) => skill.name.toLowerCase() === name.toLowerCase())) {
-        throw new DomainError('SKILL_EXISTS', `A skill named ${name} already exists.`, 409, 'name');
+        throw new DomainError('SKILL_EXISTS', `A skill named ${name} already exists.`, 'name');
       }
       const isDefault = command.isDefault || settings.defaultSkillId === null;
       return [{ type: 'SkillAdded', data: { accountId, skillId: command.skillId, name, isDefault } }];
@@ -194,7 +192,7 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       for (const day of WEEKDAYS) {
         const window = command.window[day];
         if (window && window.start >= window.end) {
-          throw new DomainError('INVALID_WINDOW', `${day}: the window must end after it starts.`, 400, `window.${day}`);
+          throw new DomainError('INVALID_WINDOW', `${day}: the window must end after it starts.`, `window.${day}`);
         }
       }
       return [{ type: 'ReceivingWindowSet', data: { accountId, channel: command.channel, window: command.window } }];
@@ -205,13 +203,12 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
     case 'CreateApiClient': {
       const name = command.name.trim();
       if (!name || name.length > 100)
-        throw new DomainError('INVALID_NAME', 'name must be 1 to 100 characters.', 400, 'name');
+        throw new DomainError('INVALID_NAME', 'name must be 1 to 100 characters.', 'name');
       const unknown = command.scopes.filter((scope) => !(API_SCOPES as readonly string[]).includes(scope));
       if (command.scopes.length === 0 || unknown.length > 0) {
         throw new DomainError(
           'INVALID_SCOPES',
           `scopes must be one or more of ${API_SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}.`,
-          400,
           'scopes',
         );
       }
@@ -220,8 +217,7 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
     }
     case 'RevokeApiClient': {
       const client = settings.apiClients[command.clientId];
-      if (!client)
-        throw new DomainError('API_CLIENT_NOT_FOUND', 'No such API client in this account.', 404, 'clientId');
+      if (!client) throw new DomainError('API_CLIENT_NOT_FOUND', 'No such API client in this account.', 'clientId');
       if (client.revoked) return [];
       return [{ type: 'ApiClientRevoked', data: { accountId, clientId: command.clientId } }];
     }
@@ -234,7 +230,7 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
         parsed = null;
       }
       if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || url.length > 2048 || parsed.username) {
-        throw new DomainError('INVALID_URL', 'url must be an http(s) URL of at most 2048 characters.', 400, 'url');
+        throw new DomainError('INVALID_URL', 'url must be an http(s) URL of at most 2048 characters.', 'url');
       }
       return [{ type: 'StatusWebhookSet', data: { accountId, url } }];
     }
@@ -246,7 +242,6 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
         throw new DomainError(
           'INVALID_TIMEOUT',
           'minutes must be a whole number from 5 to 43200 (30 days).',
-          400,
           'minutes',
         );
       }

@@ -94,12 +94,12 @@ export function missingBotUsers(state: Account): string[] {
 }
 
 function requireAccount(state: Account): void {
-  if (state.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.', 404);
+  if (state.status === 'none') throw new DomainError('ACCOUNT_NOT_FOUND', 'No such account.');
 }
 
 function requireUser(state: Account, userId: string): AccountUser {
   const user = state.users[userId];
-  if (!user) throw new DomainError('USER_NOT_FOUND', 'No such user in this account.', 404, 'userId');
+  if (!user) throw new DomainError('USER_NOT_FOUND', 'No such user in this account.', 'userId');
   return user;
 }
 
@@ -125,7 +125,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
       return decideSettings(command, state.settings);
     case 'CreateAccount': {
       if (state.status !== 'none') {
-        throw new DomainError('ACCOUNT_EXISTS', `Account ${command.accountId} already exists.`, 409, 'accountId');
+        throw new DomainError('ACCOUNT_EXISTS', `Account ${command.accountId} already exists.`, 'accountId');
       }
       return [
         {
@@ -162,9 +162,9 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
       requireAccount(state);
       const email = command.email.trim().toLowerCase();
       if (Object.values(state.users).some((user) => user.email === email)) {
-        throw new DomainError('USER_EMAIL_TAKEN', `A user with email ${email} already exists.`, 409, 'email');
+        throw new DomainError('USER_EMAIL_TAKEN', `A user with email ${email} already exists.`, 'email');
       }
-      if (state.users[command.userId]) throw new DomainError('USER_EXISTS', 'That user id is taken.', 409, 'userId');
+      if (state.users[command.userId]) throw new DomainError('USER_EXISTS', 'That user id is taken.', 'userId');
       return [
         {
           type: 'UserAdded',
@@ -182,13 +182,13 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'ChangeRole': {
       requireAccount(state);
       if (!roleSchema.safeParse(command.role).success) {
-        throw new DomainError('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}.`, 400, 'role');
+        throw new DomainError('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}.`, 'role');
       }
       const user = requireUser(state, command.userId);
-      if (user.role === 'bot') throw new DomainError('BOT_ROLE_FIXED', 'Bot users have no role to change.', 422);
+      if (user.role === 'bot') throw new DomainError('BOT_ROLE_FIXED', 'Bot users have no role to change.');
       if (user.role === command.role) return [];
       if (user.role === 'admin' && adminCount(state) === 1) {
-        throw new DomainError('LAST_ADMIN', 'The account needs at least one admin.', 409, 'role');
+        throw new DomainError('LAST_ADMIN', 'The account needs at least one admin.', 'role');
       }
       return [
         {
@@ -201,7 +201,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
       requireAccount(state);
       const user = requireUser(state, command.userId);
       if (user.role === 'admin' && adminCount(state) === 1) {
-        throw new DomainError('LAST_ADMIN', 'The account needs at least one admin.', 409, 'userId');
+        throw new DomainError('LAST_ADMIN', 'The account needs at least one admin.', 'userId');
       }
       return [{ type: 'UserRemoved', data: { accountId: command.accountId, userId: command.userId } }];
     }

@@ -125,19 +125,19 @@ export const isTerminal = (status: CampaignStatus) =>
 
 function requireCampaign(state: Campaign, accountId: string): void {
   if (state.status === 'none' || state.accountId !== accountId)
-    throw new DomainError('CAMPAIGN_NOT_FOUND', 'No such campaign.', 404);
+    throw new DomainError('CAMPAIGN_NOT_FOUND', 'No such campaign.');
 }
 
 function illegal(code: string, state: Campaign, what: string): never {
-  throw new DomainError(code, `A ${state.status.replace('_', ' ')} campaign cannot ${what}.`, 409);
+  throw new DomainError(code, `A ${state.status.replace('_', ' ')} campaign cannot ${what}.`);
 }
 
 export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent[] => {
   const { accountId, campaignId } = command;
   switch (command.type) {
     case 'DraftCampaign': {
-      if (state.status !== 'none') throw new DomainError('CAMPAIGN_EXISTS', 'That campaign id is taken.', 409);
-      if (!command.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 400, 'consent');
+      if (state.status !== 'none') throw new DomainError('CAMPAIGN_EXISTS', 'That campaign id is taken.');
+      if (!command.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 'consent');
       const { type: _type, ...data } = command;
       return [{ type: 'CampaignDrafted', data }];
     }
@@ -176,7 +176,7 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
       requireCampaign(state, accountId);
       if (state.status !== 'draft') illegal('CAMPAIGN_NOT_DRAFT', state, 'be published');
       if (state.recipientCount === 0)
-        throw new DomainError('NO_RECIPIENTS', 'The campaign has no valid recipients.', 422, 'consumers');
+        throw new DomainError('NO_RECIPIENTS', 'The campaign has no valid recipients.', 'consumers');
       if (command.sendAt && command.sendAt > command.now) {
         return [{ type: 'CampaignScheduled', data: { accountId, campaignId, sendAt: command.sendAt } }];
       }
@@ -186,7 +186,7 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
       requireCampaign(state, accountId);
       if (state.status === 'scheduled') {
         if (state.sendAt && command.now < state.sendAt)
-          throw new DomainError('CAMPAIGN_NOT_DUE', 'The campaign is scheduled for later.', 409);
+          throw new DomainError('CAMPAIGN_NOT_DUE', 'The campaign is scheduled for later.');
       } else if (state.status !== 'queued') {
         illegal('CAMPAIGN_NOT_STARTABLE', state, 'start');
       }

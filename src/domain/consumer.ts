@@ -70,7 +70,7 @@ export const initialState = (): Consumer => ({
 });
 
 export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent[] => {
-  if (state.erased) throw new DomainError('CONSUMER_ERASED', 'This consumer was erased.', 409);
+  if (state.erased) throw new DomainError('CONSUMER_ERASED', 'This consumer was erased.');
   switch (command.type) {
     case 'OptOut': {
       const { type: _type, ...data } = command;
@@ -84,7 +84,7 @@ export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent
       const { type: _type, ...data } = command;
       if (state.openConversationId === command.conversationId) return [];
       if (state.openConversationId) {
-        throw new DomainError('CONVERSATION_ALREADY_OPEN', 'The consumer already has an open conversation.', 409);
+        throw new DomainError('CONVERSATION_ALREADY_OPEN', 'The consumer already has an open conversation.');
       }
       return [{ type: 'ConsumerConversationLinked', data }];
     }

@@ -116,16 +116,16 @@ export const initialState = (): Conversation => ({
 
 function requireOpen(state: Conversation, accountId: string): void {
   if (state.status === 'none' || state.accountId !== accountId) {
-    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.', 404);
+    throw new DomainError('CONVERSATION_NOT_FOUND', 'No such conversation.');
   }
-  if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.', 409);
+  if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.');
 }
 
 export const decide = (command: ConversationCommand, state: Conversation): ConversationEvent[] => {
   const { accountId, conversationId } = command;
   switch (command.type) {
     case 'OpenConversation': {
-      if (state.status !== 'none') throw new DomainError('CONVERSATION_EXISTS', 'That conversation id is taken.', 409);
+      if (state.status !== 'none') throw new DomainError('CONVERSATION_EXISTS', 'That conversation id is taken.');
       const { type: _type, ...data } = command;
       return [{ type: 'ConversationOpened', data }];
     }

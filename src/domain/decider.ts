@@ -18,14 +18,13 @@ export interface Decider<TCommand, TState, TEvent extends DomainEvent> {
 }
 
 /**
- * A rule of the domain said no. `code` is stable (clients match on it); `status` is the HTTP status it maps to;
- * `field` names the input at fault, when there is one.
+ * A rule of the domain said no. `code` is stable (clients match on it, and src/http/domain-statuses.ts maps it
+ * to an HTTP status); `field` names the input at fault, when there is one.
  */
 export class DomainError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly status: 400 | 403 | 404 | 409 | 422 = 409,
     readonly field?: string,
   ) {
     super(message);

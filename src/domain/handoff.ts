@@ -70,11 +70,11 @@ export function lookbackHours(config: Pick<HandoffConfig, 'lookbackPeriodDay' | 
 /** Rules that need more than the schema: lookback of at least an hour, one entry per channel type. */
 function checkRules(config: HandoffConfig): void {
   if (lookbackHours(config) < 1) {
-    throw new DomainError('INVALID_LOOKBACK', 'The lookback must be at least 1 hour.', 400, 'lookbackPeriodHour');
+    throw new DomainError('INVALID_LOOKBACK', 'The lookback must be at least 1 hour.', 'lookbackPeriodHour');
   }
   const types = config.channels.map((channel) => channel.type);
   if (new Set(types).size !== types.length) {
-    throw new DomainError('DUPLICATE_CHANNEL', 'Each channel type may appear once.', 400, 'channels');
+    throw new DomainError('DUPLICATE_CHANNEL', 'Each channel type may appear once.', 'channels');
   }
 }
 
@@ -82,20 +82,19 @@ export const decide = (command: HandoffCommand, state: Handoff): HandoffEvent[] 
   const { accountId, handoffId } = command;
   switch (command.type) {
     case 'CreateHandoff':
-      if (state.status !== 'none') throw new DomainError('HANDOFF_EXISTS', 'That handoff id is taken.', 409, 'id');
+      if (state.status !== 'none') throw new DomainError('HANDOFF_EXISTS', 'That handoff id is taken.', 'id');
       checkRules(command.config);
       return [{ type: 'HandoffCreated', data: { accountId, handoffId, config: command.config } }];
     case 'UpdateHandoff':
       if (state.status === 'none' || state.accountId !== accountId) {
-        throw new DomainError('HANDOFF_NOT_FOUND', 'No such handoff.', 404, 'id');
+        throw new DomainError('HANDOFF_NOT_FOUND', 'No such handoff.', 'id');
       }
-      if (state.status === 'archived')
-        throw new DomainError('HANDOFF_ARCHIVED', 'An archived handoff cannot change.', 409);
+      if (state.status === 'archived') throw new DomainError('HANDOFF_ARCHIVED', 'An archived handoff cannot change.');
       checkRules(command.config);
       return [{ type: 'HandoffUpdated', data: { accountId, handoffId, config: command.config } }];
     case 'ArchiveHandoff':
       if (state.status === 'none' || state.accountId !== accountId) {
-        throw new DomainError('HANDOFF_NOT_FOUND', 'No such handoff.', 404, 'id');
+        throw new DomainError('HANDOFF_NOT_FOUND', 'No such handoff.', 'id');
       }
       if (state.status === 'archived') return [];
       return [{ type: 'HandoffArchived', data: { accountId, handoffId } }];

@@ -223,7 +223,7 @@ export const decide = (command: MessageCommand, state: Message): MessageEvent[] 
   const { accountId, campaignId, messageId } = command;
   const idsOf = { accountId, campaignId, messageId };
   if (command.type !== 'Queue' && (state.status === 'none' || state.accountId !== accountId)) {
-    throw new DomainError('MESSAGE_NOT_FOUND', 'No such message.', 404);
+    throw new DomainError('MESSAGE_NOT_FOUND', 'No such message.');
   }
   switch (command.type) {
     case 'Queue': {
@@ -240,9 +240,9 @@ export const decide = (command: MessageCommand, state: Message): MessageEvent[] 
       return [{ type: 'MessageSkipped', data: { ...idsOf, reason: command.reason, detail: command.detail ?? null } }];
     case 'StartSend': {
       if (!waiting(state.status))
-        throw new DomainError('MESSAGE_NOT_SENDABLE', `A ${state.status} message cannot be sent.`, 409);
+        throw new DomainError('MESSAGE_NOT_SENDABLE', `A ${state.status} message cannot be sent.`);
       if (state.notBefore && command.now < state.notBefore)
-        throw new DomainError('MESSAGE_NOT_DUE', 'The message is not due yet.', 409);
+        throw new DomainError('MESSAGE_NOT_DUE', 'The message is not due yet.');
       const leaseUntil = new Date(Date.parse(command.now) + command.leaseMs).toISOString();
       return [
         {

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { DomainError } from '../domain/decider.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
+import { httpStatus } from './domain-statuses.ts';
 
 function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
   return req.path.startsWith('/api/') || req.path.startsWith('/oauth/') || !req.accepts('html');
@@ -27,7 +28,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     let message = 'Something went wrong on our side. It has been logged; please try again.';
     let field: string | undefined;
     if (error instanceof DomainError) {
-      ({ status, code, message, field } = error);
+      ({ code, message, field } = error);
+      status = httpStatus(error);
     } else if (error instanceof WrongExpectedVersionError) {
       status = 409;
       code = 'CONFLICT';

@@ -272,13 +272,13 @@ export function windowFrom(windows: z.infer<typeof schedulingWindowSchema>[]): W
   for (const [index, entry] of windows.entries()) {
     const day = entry.day.toLowerCase() as (typeof WEEKDAYS)[number];
     const field = `schedulingWindows.${index}`;
-    if (result[day]) throw new DomainError('INVALID_FIELD', `${entry.day} is listed twice.`, 400, `${field}.day`);
+    if (result[day]) throw new DomainError('INVALID_FIELD', `${entry.day} is listed twice.`, `${field}.day`);
     const start = time(entry.startTime);
     const end = time(entry.endTime);
     if (entry.startTime.hour === 24 || (entry.endTime.hour === 24 && entry.endTime.minute !== 0)) {
-      throw new DomainError('INVALID_FIELD', 'Times run from 00:00 to 24:00.', 400, field);
+      throw new DomainError('INVALID_FIELD', 'Times run from 00:00 to 24:00.', field);
     }
-    if (start >= end) throw new DomainError('INVALID_FIELD', 'startTime must be before endTime.', 400, field);
+    if (start >= end) throw new DomainError('INVALID_FIELD', 'startTime must be before endTime.', field);
     result[day] = { start, end };
   }
   return result;

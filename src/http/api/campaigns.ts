@@ -37,12 +37,12 @@ import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from
 async function smsTemplateOf(app: AppContext, accountId: string, templateId: string) {
   const config = await loadHandoff(app, accountId, templateId);
   if (!config) {
-    throw new DomainError('TEMPLATE_NOT_FOUND', 'templateId is not a handoff of this account.', 400, 'templateId');
+    throw new DomainError('TEMPLATE_NOT_FOUND', 'templateId is not a handoff of this account.', 'templateId');
   }
   const channel = config.channels.find((candidate) => candidate.type === 'sms-twilio');
   const body = channel?.messageComponents.find((component) => component.type === 'body');
   if (!channel || !body) {
-    throw new DomainError('TEMPLATE_HAS_NO_SMS', 'The handoff has no SMS channel with a body.', 400, 'templateId');
+    throw new DomainError('TEMPLATE_HAS_NO_SMS', 'The handoff has no SMS channel with a body.', 'templateId');
   }
   return { config, channel, body };
 }
@@ -93,12 +93,12 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       const accountId = String(req.params.accountId);
       const body = req.parsedBody;
       const now = new Date();
-      if (!body.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 400, 'consent');
+      if (!body.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 'consent');
       let sendAt: Date | undefined;
       if (body.sendAt !== undefined) {
         sendAt = new Date(body.sendAt);
         if (sendAt.getTime() <= now.getTime() || sendAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) {
-          throw new DomainError('INVALID_FIELD', 'sendAt must be in the future, at most 90 days ahead.', 400, 'sendAt');
+          throw new DomainError('INVALID_FIELD', 'sendAt must be in the future, at most 90 days ahead.', 'sendAt');
         }
       }
       const window = body.schedulingWindows ? windowFrom(body.schedulingWindows) : undefined;
@@ -110,7 +110,6 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         throw new DomainError(
           'UNKNOWN_SKILL',
           `skill ${JSON.stringify(body.skill)} is not a skill of this account (by id or name).`,
-          400,
           'skill',
         );
       }
@@ -128,7 +127,6 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         throw new DomainError(
           'UNKNOWN_SENDER',
           'outboundNumber is not an SMS sender of this account.',
-          400,
           'outboundNumber',
         );
       }
@@ -145,7 +143,6 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         throw new DomainError(
           'DAILY_LIMIT_EXCEEDED',
           `At most ${DAILY_CAP.toLocaleString('en-US')} SMS recipients per day per account; this campaign would exceed it.`,
-          422,
           'consumers',
         );
       }

@@ -86,10 +86,10 @@ export function reportingApiRoutes(app: AppContext, router: Router, registry: Ap
         req.parsedQuery.to ??
         (req.parsedQuery.from ? DateTime.fromISO(req.parsedQuery.from).plus({ days: 6 }).toISODate()! : today);
       const from = req.parsedQuery.from ?? DateTime.fromISO(to).minus({ days: 6 }).toISODate()!;
-      if (from > to) throw new DomainError('INVALID_FIELD', 'from must not be after to.', 400, 'from');
+      if (from > to) throw new DomainError('INVALID_FIELD', 'from must not be after to.', 'from');
       const days = DateTime.fromISO(to).diff(DateTime.fromISO(from), 'days').days + 1;
       if (days > MAX_REPORT_DAYS) {
-        throw new DomainError('RANGE_TOO_LONG', `A report covers at most ${MAX_REPORT_DAYS} days.`, 400, 'from');
+        throw new DomainError('RANGE_TOO_LONG', `A report covers at most ${MAX_REPORT_DAYS} days.`, 'from');
       }
       let skillIds: string[] | undefined;
       if (skill) {

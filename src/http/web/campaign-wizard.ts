@@ -7,6 +7,7 @@ import type { AppContext } from '../../app/context.ts';
 import { MAX_UPLOAD_ROWS, previewRecipients } from '../../app/csv-recipients.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { DEFAULT_OPT_OUT_TEXT, placeholdersOf, SMS_MAX_LENGTH, smsLength } from '../../domain/sms.ts';
+import { httpStatus } from '../domain-statuses.ts';
 import { withPosition } from './consistency.ts';
 import { requireRole } from './session.ts';
 
@@ -158,7 +159,6 @@ export function campaignWizardRoutes(app: AppContext): Router {
         throw new DomainError(
           'NO_RECIPIENTS',
           'Parse the recipients (and fix what the preview shows) before publishing.',
-          400,
           'recipients',
         );
       }
@@ -168,7 +168,6 @@ export function campaignWizardRoutes(app: AppContext): Router {
         throw new DomainError(
           'PREVIEW_OUTDATED',
           'The message changed since the preview: parse the recipients again.',
-          400,
           'text',
         );
       }
@@ -176,12 +175,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
       if (field(req, 'when') === 'later') {
         sendAt = new Date(field(req, 'sendAt'));
         if (Number.isNaN(sendAt.getTime()) || sendAt.getTime() <= Date.now()) {
-          throw new DomainError(
-            'INVALID_FIELD',
-            'Choose a time in the future to schedule the campaign.',
-            400,
-            'sendAt',
-          );
+          throw new DomainError('INVALID_FIELD', 'Choose a time in the future to schedule the campaign.', 'sendAt');
         }
       }
       const created = await createSmsCampaign(
@@ -203,8 +197,8 @@ export function campaignWizardRoutes(app: AppContext): Router {
       await app.db('campaign_uploads').where({ upload_id: uploadId, account_id: accountId }).delete();
       res.redirect(303, withPosition(`/campaigns/${created.campaignId}`, created.position));
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      await renderForm(req, res, { error, status: error.status });
+      if (!(error instanceof DomainError)) throw error;
+      await renderForm(req, res, { error, status: httpStatus(error) });
     }
   });
 

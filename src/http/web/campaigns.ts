@@ -122,7 +122,7 @@ export function campaignWebRoutes(app: AppContext): Router {
     };
   }
 
-  const notFound = () => new DomainError('CAMPAIGN_NOT_FOUND', 'There is no such campaign in this account.', 404);
+  const notFound = () => new DomainError('CAMPAIGN_NOT_FOUND', 'There is no such campaign in this account.');
 
   async function recipientsOf(req: Request, campaignId: string) {
     const status = MESSAGE_STATUSES.includes(String(req.query.recipients)) ? String(req.query.recipients) : '';

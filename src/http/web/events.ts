@@ -162,11 +162,9 @@ export function eventHistoryRoutes(app: AppContext): Router {
   router.post('/events/replay', requireRole('admin'), async (req, res) => {
     const name = typeof req.body?.projection === 'string' ? req.body.projection : '';
     const projection = findProjection(name);
-    if (!projection)
-      throw new DomainError('UNKNOWN_PROJECTION', 'There is no read model by that name.', 400, 'projection');
+    if (!projection) throw new DomainError('UNKNOWN_PROJECTION', 'There is no read model by that name.', 'projection');
     const running = replays.get(name);
-    if (running?.status === 'running')
-      throw new DomainError('REPLAY_RUNNING', `${name} is being rebuilt already.`, 409);
+    if (running?.status === 'running') throw new DomainError('REPLAY_RUNNING', `${name} is being rebuilt already.`);
     const state: ReplayState = { name, status: 'running', events: 0, startedAt: new Date(), message: null };
     replays.set(name, state);
     void replayProjection(app.db, app.store, projection, {

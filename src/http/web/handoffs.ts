@@ -4,6 +4,7 @@ import { archiveHandoff, createHandoff, loadHandoff, updateHandoff } from '../..
 import { DomainError } from '../../domain/decider.ts';
 import type { HandoffConfig } from '../../domain/handoff.ts';
 import { DEFAULT_OPT_OUT_TEXT, SMS_MAX_LENGTH } from '../../domain/sms.ts';
+import { httpStatus } from '../domain-statuses.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 
@@ -110,7 +111,7 @@ export function handoffWebRoutes(app: AppContext): Router {
     res: Response,
     view: { handoffId: string | null; form: HandoffForm; error?: DomainError },
   ) => {
-    res.status(view.error ? view.error.status : 200).render('handoffs/form', {
+    res.status(view.error ? httpStatus(view.error) : 200).render('handoffs/form', {
       title: view.handoffId ? `Edit ${view.form.name}` : 'New handoff',
       handoffId: view.handoffId,
       form: view.form,
@@ -153,14 +154,14 @@ export function handoffWebRoutes(app: AppContext): Router {
 
   router.get('/handoffs/:id/edit', requireRole(...EDITORS), async (req, res) => {
     const config = await loadHandoff(app, req.user!.accountId, String(req.params.id));
-    if (!config) throw new DomainError('HANDOFF_NOT_FOUND', 'There is no such handoff in this account.', 404);
+    if (!config) throw new DomainError('HANDOFF_NOT_FOUND', 'There is no such handoff in this account.');
     await renderForm(req, res, { handoffId: String(req.params.id), form: formOf(config) });
   });
 
   router.post('/handoffs/:id', requireRole(...EDITORS), async (req, res) => {
     const handoffId = String(req.params.id);
     const existing = await loadHandoff(app, req.user!.accountId, handoffId);
-    if (!existing) throw new DomainError('HANDOFF_NOT_FOUND', 'There is no such handoff in this account.', 404);
+    if (!existing) throw new DomainError('HANDOFF_NOT_FOUND', 'There is no such handoff in this account.');
     const form = formFrom(req.body ?? {});
     try {
       const result = await updateHandoff(app, req.user!.accountId, handoffId, configFrom(form, existing), {
@@ -176,7 +177,7 @@ export function handoffWebRoutes(app: AppContext): Router {
   router.post('/handoffs/:id/archive', requireRole(...EDITORS), async (req, res) => {
     const handoffId = String(req.params.id);
     if (!(await loadHandoff(app, req.user!.accountId, handoffId))) {
-      throw new DomainError('HANDOFF_NOT_FOUND', 'There is no such handoff in this account.', 404);
+      throw new DomainError('HANDOFF_NOT_FOUND', 'There is no such handoff in this account.');
     }
     const result = await archiveHandoff(app, req.user!.accountId, handoffId, { actor: req.user!.userId });
     res.redirect(303, withPosition('/handoffs', result.position));

@@ -3,6 +3,7 @@ import type { AppContext } from '../../app/context.ts';
 import { closeConversation, sendAgentReply, transferConversation } from '../../app/conversations.ts';
 import { ConsumerKeyErasedError } from '../../app/personal-data.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { httpStatus } from '../domain-statuses.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 
@@ -138,8 +139,7 @@ export function inboxRoutes(app: AppContext): Router {
     };
   }
 
-  const notFound = () =>
-    new DomainError('CONVERSATION_NOT_FOUND', 'There is no such conversation in this account.', 404);
+  const notFound = () => new DomainError('CONVERSATION_NOT_FOUND', 'There is no such conversation in this account.');
 
   async function renderConversation(
     req: Request,
@@ -191,8 +191,8 @@ export function inboxRoutes(app: AppContext): Router {
       );
       res.redirect(303, withPosition(`/inbox/${conversationId}`, result.position));
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status === 404) throw error;
-      await renderConversation(req, res, { error: error.message, draft: text, status: error.status });
+      if (!(error instanceof DomainError) || httpStatus(error) === 404) throw error;
+      await renderConversation(req, res, { error: error.message, draft: text, status: httpStatus(error) });
     }
   });
 

@@ -16,6 +16,7 @@ import { API_SCOPES, DEFAULT_ACCOUNT_SEND_RATE, WEEKDAYS, type WeeklyWindow } fr
 import { DomainError } from '../../domain/decider.ts';
 import { DEFAULT_SMS_WINDOW } from '../../domain/receiving-window.ts';
 import type { GlobalPosition } from '../../eventstore/port.ts';
+import { httpStatus } from '../domain-statuses.ts';
 import { withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 
@@ -70,8 +71,8 @@ export function settingsRoutes(app: AppContext): Router {
         const result = await act(req);
         res.redirect(303, withPosition(`/settings#${section}`, result.position));
       } catch (error) {
-        if (!(error instanceof DomainError) || error.status >= 500) throw error;
-        await render(req, res, { section, error: error.message, field: error.field }, error.status);
+        if (!(error instanceof DomainError)) throw error;
+        await render(req, res, { section, error: error.message, field: error.field }, httpStatus(error));
       }
     };
   const context = (req: Request) => ({ actor: req.user!.userId });
@@ -83,7 +84,7 @@ export function settingsRoutes(app: AppContext): Router {
   const rate = (req: Request, name = 'rate') => {
     const value = text(req, name);
     if (!/^\d+(\.\d+)?$/.test(value)) {
-      throw new DomainError('INVALID_RATE', 'The rate is a number of messages a second (0 for no limit).', 400, name);
+      throw new DomainError('INVALID_RATE', 'The rate is a number of messages a second (0 for no limit).', name);
     }
     return Number(value);
   };
@@ -174,7 +175,7 @@ export function settingsRoutes(app: AppContext): Router {
     change('conversations', (req) => {
       const minutes = text(req, 'minutes');
       if (!/^\d+$/.test(minutes)) {
-        throw new DomainError('INVALID_TIMEOUT', 'The timeout is a whole number of minutes.', 400, 'minutes');
+        throw new DomainError('INVALID_TIMEOUT', 'The timeout is a whole number of minutes.', 'minutes');
       }
       return setConversationIdleTimeout(app, { accountId: accountId(req), minutes: Number(minutes) }, context(req));
     }),
@@ -195,8 +196,8 @@ export function settingsRoutes(app: AppContext): Router {
         secret: { clientId: created.clientId, clientSecret: created.clientSecret },
       });
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      await render(req, res, { section: 'api-clients', error: error.message, field: error.field }, error.status);
+      if (!(error instanceof DomainError)) throw error;
+      await render(req, res, { section: 'api-clients', error: error.message, field: error.field }, httpStatus(error));
     }
   });
 

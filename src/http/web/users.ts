@@ -4,6 +4,7 @@ import { addUser, changeRole, loadAccount, removeUser } from '../../app/accounts
 import type { AppContext } from '../../app/context.ts';
 import { BOT_USER_NAMES, ROLE_LABELS, ROLES, type Role } from '../../domain/account.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { httpStatus } from '../domain-statuses.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 
@@ -60,8 +61,8 @@ export function userRoutes(app: AppContext): Router {
       );
       await render(req, res, { created: { email: email.toLowerCase(), password } });
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      await render(req, res, { error, status: error.status });
+      if (!(error instanceof DomainError)) throw error;
+      await render(req, res, { error, status: httpStatus(error) });
     }
   });
 
@@ -74,8 +75,8 @@ export function userRoutes(app: AppContext): Router {
       );
       res.redirect(303, withPosition('/users', result.position));
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      await render(req, res, { error, status: error.status });
+      if (!(error instanceof DomainError)) throw error;
+      await render(req, res, { error, status: httpStatus(error) });
     }
   });
 
@@ -88,8 +89,8 @@ export function userRoutes(app: AppContext): Router {
       );
       res.redirect(303, withPosition('/users', result.position));
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status >= 500) throw error;
-      await render(req, res, { error, status: error.status });
+      if (!(error instanceof DomainError)) throw error;
+      await render(req, res, { error, status: httpStatus(error) });
     }
   });
 

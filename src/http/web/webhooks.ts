@@ -3,6 +3,7 @@ import type { AppContext } from '../../app/context.ts';
 import { deliveryCounts, removeStatusWebhook, setStatusWebhook } from '../../app/status-webhooks.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { waitForProjection } from '../../projections/wait.ts';
+import { httpStatus } from '../domain-statuses.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 
@@ -66,7 +67,7 @@ export function webhookWebRoutes(app: AppContext): Router {
       await render(req, res, { secret: result.generated ? result.secret : undefined, url: result.url });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      await render(req, res, { error: error.message, url, status: error.status });
+      await render(req, res, { error: error.message, url, status: httpStatus(error) });
     }
   });
 
@@ -77,7 +78,7 @@ export function webhookWebRoutes(app: AppContext): Router {
 
   router.post('/settings/webhooks/deliveries/:eventId/retry', requireRole('admin'), async (req, res) => {
     const eventId = String(req.params.eventId);
-    if (!/^[0-9a-f-]{36}$/.test(eventId)) throw new DomainError('NOT_FOUND', 'No such delivery.', 404);
+    if (!/^[0-9a-f-]{36}$/.test(eventId)) throw new DomainError('NOT_FOUND', 'No such delivery.');
     await app
       .db('webhook_deliveries')
       .where({ account_id: req.user!.accountId, event_id: eventId, status: 'failed' })

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { DomainError } from '../../../domain/decider.ts';
 import { WrongExpectedVersionError } from '../../../eventstore/port.ts';
 import type { Logger } from '../../../infra/logger.ts';
+import { httpStatus } from '../../domain-statuses.ts';
 
 /**
  * LivePerson's error body on its own paths: `{code, message, requestTraceId}` where `code` is LivePerson's number
@@ -67,7 +68,7 @@ export function livepersonErrorHandler(log: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
     if (error instanceof DomainError) {
-      return sendLpError(res, error.status, error.message, error.code, error.field ? { field: error.field } : {});
+      return sendLpError(res, httpStatus(error), error.message, error.code, error.field ? { field: error.field } : {});
     }
     if (error instanceof WrongExpectedVersionError) {
       return sendLpError(res, 409, 'Someone else changed this at the same time; try again.', 'CONFLICT');
