@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** Bookkeeping that is not a read model: projection checkpoints, web sessions and password hashes. */
 const migration: Migration = {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** Read models of the account stream (accounts, users) and the audit log of every event. */
 const migration: Migration = {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** Read models of an account's sending configuration: senders, send rates, skills, receiving windows. */
 const migration: Migration = {

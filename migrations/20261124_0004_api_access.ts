@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * The Outbound API's access: API clients (read model), their hashed secrets, the JWT signing key,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** SMS campaigns: their lifecycle, each recipient's message, opt-outs, the dispatch queue and daily stats. */
 const migration: Migration = {

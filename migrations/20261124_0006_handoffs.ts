@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** API handoffs (F17), as listed in the web tool and answered by the handoffs API. */
 const migration: Migration = {

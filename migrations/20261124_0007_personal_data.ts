@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * Personal data never sits in events in plaintext (DESIGN §2): each consumer has an AES-256-GCM key here, and the

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** The Twilio sandbox's own state, so it survives restarts and tests can count what was really "sent". */
 const migration: Migration = {

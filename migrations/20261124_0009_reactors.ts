@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /** The campaign-completion reactor's own bookkeeping: how many messages a campaign has, and which are done. */
 const migration: Migration = {

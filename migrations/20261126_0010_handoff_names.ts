@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * Handoff names are unique per account, case-insensitively. The write side reserves a name here, under a primary

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * F18: conversations and their transcript for the agent inbox (texts stay sealed; the web tool opens them with

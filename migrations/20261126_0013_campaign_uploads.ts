@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * F10: a parsed recipient list between the wizard's "Parse" and "Publish" (numbers and variables, so personal

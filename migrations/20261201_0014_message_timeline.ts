@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * LivePerson's Outbound Reporting API (issue 14): when each recipient's message reached each step, and how many

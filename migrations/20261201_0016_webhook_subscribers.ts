@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Migration } from '../src/infra/migrations.ts';
+import type { Migration } from './migration.ts';
 
 /**
  * The status-webhook reactor's own state: which accounts have a status webhook, fed from StatusWebhookSet and

@@ -1,4 +1,3 @@
-import type { Migration } from '../src/infra/migrations.ts';
 import core from './20261124_0001_core.ts';
 import accountsUsersAudit from './20261124_0002_accounts_users_audit.ts';
 import accountSettings from './20261124_0003_account_settings.ts';
@@ -15,6 +14,7 @@ import campaignUploads from './20261126_0013_campaign_uploads.ts';
 import messageTimeline from './20261201_0014_message_timeline.ts';
 import projectionHalts from './20261201_0015_projection_halts.ts';
 import webhookSubscribers from './20261201_0016_webhook_subscribers.ts';
+import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [

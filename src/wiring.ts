@@ -1,3 +1,4 @@
+import { projections } from '../projections/index.ts';
 import type { AppContext } from './app/context.ts';
 import { createChannels } from './channels/providers.ts';
 import type { Config } from './config.ts';
@@ -6,7 +7,6 @@ import { createDb, migrateLatest } from './infra/db.ts';
 import type { Logger } from './infra/logger.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { type PostgresHandle, redact, resolvePostgres } from './infra/postgres.ts';
-import { projections } from './projections/index.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 
 export interface OpenedApp {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import type { AuthenticatedClient } from '../auth/tokens.ts';
 import * as account from '../domain/account.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
@@ -44,12 +45,6 @@ export function revokeApiClient(deps: Deps, input: { accountId: string; clientId
     { type: 'RevokeApiClient', ...input },
     context,
   );
-}
-
-export interface AuthenticatedClient {
-  accountId: string;
-  clientId: string;
-  scopes: string[];
 }
 
 /** The client for these credentials, or null: unknown id, wrong secret and revoked all look the same to a caller. */

@@ -15,8 +15,8 @@ import {
 import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
+import { type PersonalData, seal } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand } from './handler.ts';
-import { type PersonalData, seal } from './personal-data.ts';
 
 export interface CampaignDeps {
   store: EventStore;

@@ -12,8 +12,8 @@ import type { EventStore } from '../eventstore/port.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
-import type { PersonalData } from './personal-data.ts';
 
 export interface ConversationDeps {
   store: EventStore;

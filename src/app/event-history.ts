@@ -5,7 +5,7 @@ import * as message from '../domain/message.ts';
 import { normalizePhone } from '../domain/sms.ts';
 import { formatPosition, type GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
-import type { PersonalData } from './personal-data.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
 
 /** F21: the audit-events read model (projections/audit-events.ts), filtered the ways an auditor asks. */
 

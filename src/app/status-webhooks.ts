@@ -1,4 +1,4 @@
-import { newWebhookSecret } from '../dispatch/webhooks.ts';
+import { randomBytes } from 'node:crypto';
 import * as account from '../domain/account.ts';
 import { DomainError } from '../domain/decider.ts';
 import type { EventStore } from '../eventstore/port.ts';
@@ -14,6 +14,9 @@ interface Deps {
  * Registers (or changes) the account's status webhook (B6). The signing secret is the caller's, or a generated
  * one that is returned here only; it is kept in its own table, never in an event.
  */
+
+export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
+
 export async function setStatusWebhook(
   deps: Deps,
   input: { accountId: string; url: string; secret?: string },

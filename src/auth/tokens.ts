@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import type { AuthenticatedClient } from '../app/api-clients.ts';
 import type { Db } from '../infra/db.ts';
 
 export const TOKEN_LIFETIME_SECONDS = 3600;
 const ISSUER = 'outbound';
 const AUDIENCE = 'outbound-api';
+
+/** An API client whose credentials checked out: its account and the scopes it holds. */
+export interface AuthenticatedClient {
+  accountId: string;
+  clientId: string;
+  scopes: string[];
+}
 
 /**
  * Access tokens are HS256 JWTs (jose) under a key kept in Postgres, so every process of a deployment signs and

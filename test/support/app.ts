@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
+import { projections } from '../../projections/index.ts';
 import { bootstrapFirstStart } from '../../src/app/bootstrap.ts';
 import type { AppContext } from '../../src/app/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startWorker, type Worker } from '../../src/dispatch/worker.ts';
 import { answerClientErrors, createHttpApp } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
-import { projections } from '../../src/projections/index.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { createProjectionRunner, openApp } from '../../src/wiring.ts';
 import { createTestDatabase } from './database.ts';

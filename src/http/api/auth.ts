@@ -1,6 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import type { AuthenticatedClient } from '../../app/api-clients.ts';
-import type { TokenService } from '../../auth/tokens.ts';
+import type { AuthenticatedClient, TokenService } from '../../auth/tokens.ts';
 import type { ApiScope } from '../../domain/account-settings.ts';
 import type { Db } from '../../infra/db.ts';
 import { sendApiError } from './errors.ts';

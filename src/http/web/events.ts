@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { findProjection, projections } from '../../../projections/index.ts';
 import type { AppContext } from '../../app/context.ts';
 import { type EventHistoryFilters, queryEventHistory } from '../../app/event-history.ts';
 import { ReplayJobs } from '../../app/replay-jobs.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { eventSchemas } from '../../domain/events.ts';
 import { type GlobalPosition, parsePosition } from '../../eventstore/port.ts';
-import { findProjection, projections } from '../../projections/index.ts';
 import { readYourWrites } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 

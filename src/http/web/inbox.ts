@@ -1,8 +1,8 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../../app/context.ts';
 import { closeConversation, sendAgentReply, transferConversation } from '../../app/conversations.ts';
-import { ConsumerKeyErasedError } from '../../app/personal-data.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { ConsumerKeyErasedError } from '../../infra/personal-data.ts';
 import { httpStatus } from '../domain-statuses.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';

@@ -4,13 +4,13 @@ import { optIn, optOut } from '../../app/consumers.ts';
 import type { AppContext } from '../../app/context.ts';
 import { routeInbound } from '../../app/conversations.ts';
 import { handleCommand } from '../../app/handler.ts';
-import type { PersonalData } from '../../app/personal-data.ts';
 import { type ChannelProviders, ChannelSendError } from '../../channels/port.ts';
 import { twilioSignatureCheck } from '../../channels/twilio.ts';
 import * as consumer from '../../domain/consumer.ts';
 import { DomainError } from '../../domain/decider.ts';
 import * as message from '../../domain/message.ts';
 import { normalizePhone } from '../../domain/sms.ts';
+import type { PersonalData } from '../../infra/personal-data.ts';
 
 export const HELP_REPLY = 'Reply STOP to unsubscribe, START to subscribe again. Msg&data rates may apply.';
 /** Twilio's own limit for one message body. */

@@ -2,17 +2,17 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import type { Config } from '../../config.ts';
-import { ROLE_LABELS } from '../../domain/account.ts';
-import { errorHandler, notFound } from '../../http/errors.ts';
-import { useSecurityAndStatic } from '../../http/server.ts';
-import type { Db } from '../../infra/db.ts';
-import type { Logger } from '../../infra/logger.ts';
-import { sandboxPage } from './page.ts';
-import { TwilioSandbox } from './rest.ts';
-import { sandboxCredentials } from './store.ts';
+import { sandboxPage } from '../channels/sandbox/page.ts';
+import { TwilioSandbox } from '../channels/sandbox/rest.ts';
+import { sandboxCredentials } from '../channels/sandbox/store.ts';
+import type { Config } from '../config.ts';
+import { ROLE_LABELS } from '../domain/account.ts';
+import type { Db } from '../infra/db.ts';
+import type { Logger } from '../infra/logger.ts';
+import { errorHandler, notFound } from './errors.ts';
+import { useSecurityAndStatic } from './server.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StandaloneSandbox {
   url: string;

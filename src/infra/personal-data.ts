@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import type { Db } from '../infra/db.ts';
+import type { Db } from './db.ts';
 
 /**
  * Consumer refs and sealed payloads (DESIGN §2). A ref is an HMAC of the account and the E.164 number, so the

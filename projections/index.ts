@@ -1,0 +1,38 @@
+import type { Projection } from '../src/projections/types.ts';
+import { accountSettingsProjection } from './account-settings.ts';
+import { accountsProjection } from './accounts.ts';
+import { apiClientsProjection } from './api-clients.ts';
+import { auditEventsProjection } from './audit-events.ts';
+import { campaignMessagesProjection } from './campaign-messages.ts';
+import { campaignsProjection } from './campaigns.ts';
+import { conversationsProjection } from './conversations.ts';
+import { dailyStatsProjection } from './daily-stats.ts';
+import { dispatchQueueProjection } from './dispatch-queue.ts';
+import { handoffsProjection } from './handoffs.ts';
+import { messageTimelineProjection } from './message-timeline.ts';
+import { optOutsProjection } from './opt-outs.ts';
+import { usersProjection } from './users.ts';
+
+/**
+ * Every read model of the product: the runner runs them, `npm run replay` rebuilds them, /readyz waits for them.
+ * A new projection (projections/<name>.ts) is appended here and nowhere else.
+ */
+export const projections: Projection[] = [
+  accountsProjection,
+  usersProjection,
+  accountSettingsProjection,
+  apiClientsProjection,
+  handoffsProjection,
+  campaignsProjection,
+  campaignMessagesProjection,
+  dispatchQueueProjection,
+  optOutsProjection,
+  dailyStatsProjection,
+  auditEventsProjection,
+  conversationsProjection,
+  messageTimelineProjection,
+];
+
+export function findProjection(name: string): Projection | undefined {
+  return projections.find((projection) => projection.name === name);
+}
