@@ -3,6 +3,7 @@ import * as account from '../domain/account.ts';
 import type { WeeklyWindow } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
+import { DAILY_CAP } from '../domain/dispatch.ts';
 import {
   DEFAULT_OPT_OUT_TEXT,
   normalizePhone,
@@ -63,6 +64,23 @@ export interface RecipientOutcome {
 }
 
 const DEFAULT_LOOKBACK_HOURS = 30 * 24;
+
+/**
+ * The recipients this account may still send today on SMS (F15): the cap less what was sent and what still
+ * waits. The dispatcher's own count (daily_send_counters) is the one that holds; this refuses a campaign up front.
+ */
+async function dailyHeadroom(db: Db, accountId: string, now: Date): Promise<number> {
+  const [sent, waiting] = await Promise.all([
+    db('daily_send_counters')
+      .where({ account_id: accountId, channel: 'sms', day: now.toISOString().slice(0, 10) })
+      .first<{ count: number } | undefined>('count'),
+    db('campaign_messages')
+      .where({ account_id: accountId, channel: 'sms' })
+      .whereIn('status', ['queued', 'deferred', 'retrying', 'sending'])
+      .count<{ count: string }[]>('* as count'),
+  ]);
+  return DAILY_CAP - (sent?.count ?? 0) - Number(waiting[0]?.count ?? 0);
+}
 
 /**
  * Creates an SMS campaign: checks the account, sender and text, validates every recipient (a bad one never stops
@@ -129,9 +147,16 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
     valid.push({ index, phone, variables: (recipient.variables ?? {}) as Record<string, string>, ref, segments });
   }
 
+  const now = input.now ?? new Date();
+  if (input.publish && (await dailyHeadroom(deps.db, input.accountId, now)) < valid.length) {
+    throw new DomainError(
+      'DAILY_LIMIT_EXCEEDED',
+      `At most ${DAILY_CAP.toLocaleString('en-US')} SMS recipients per day per account; this campaign would exceed it.`,
+      'consumers',
+    );
+  }
   const campaignId = randomUUID().replace(/-/g, '');
   const stream = campaign.campaignStream(campaignId);
-  const now = input.now ?? new Date();
   let position: GlobalPosition | null = (
     await handleCommand(
       deps.store,

@@ -8,7 +8,6 @@ import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import * as account from '../../domain/account.ts';
 import { findSkill } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { DAILY_CAP } from '../../domain/dispatch.ts';
 import { lookbackHours } from '../../domain/handoff.ts';
 import { DEFAULT_OPT_OUT_TEXT } from '../../domain/sms.ts';
 import { waitForProjection } from '../../projections/wait.ts';
@@ -45,22 +44,6 @@ async function smsTemplateOf(app: AppContext, accountId: string, templateId: str
     throw new DomainError('TEMPLATE_HAS_NO_SMS', 'The handoff has no SMS channel with a body.', 'templateId');
   }
   return { config, channel, body };
-}
-
-/** The recipients this account may still send today on SMS: the cap less what was sent and what still waits. */
-async function dailyHeadroom(app: AppContext, accountId: string, now: Date): Promise<number> {
-  const [sent, waiting] = await Promise.all([
-    app
-      .db('daily_send_counters')
-      .where({ account_id: accountId, channel: 'sms', day: now.toISOString().slice(0, 10) })
-      .first<{ count: number } | undefined>('count'),
-    app
-      .db('campaign_messages')
-      .where({ account_id: accountId, channel: 'sms' })
-      .whereIn('status', ['queued', 'deferred', 'retrying', 'sending'])
-      .count<{ count: string }[]>('* as count'),
-  ]);
-  return DAILY_CAP - (sent?.count ?? 0) - Number(waiting[0]?.count ?? 0);
 }
 
 async function campaignRow(app: AppContext, accountId: string, campaignId: string) {
@@ -139,13 +122,6 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       }
       const parsed = body.consumers.map(parseConsumer);
       const usable = parsed.flatMap((consumer, index) => (consumer.error ? [] : [{ consumer, index }]));
-      if ((await dailyHeadroom(app, accountId, now)) < usable.length) {
-        throw new DomainError(
-          'DAILY_LIMIT_EXCEEDED',
-          `At most ${DAILY_CAP.toLocaleString('en-US')} SMS recipients per day per account; this campaign would exceed it.`,
-          'consumers',
-        );
-      }
       const created = await createSmsCampaign(
         { ...app, personalData: app.channels.personalData },
         {
