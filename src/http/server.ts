@@ -12,6 +12,7 @@ import { requestTrace } from './api/errors.ts';
 import { apiRoutes } from './api/index.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
+import { rejectUnsafeText } from './safe-text.ts';
 import { analyticsRoutes } from './web/analytics.ts';
 import { authRoutes } from './web/auth.ts';
 import { campaignWizardRoutes } from './web/campaign-wizard.ts';
@@ -54,6 +55,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(['/api', '/oauth'], requestTrace);
   server.use(express.urlencoded({ extended: false, limit: '5mb' }));
   server.use(express.json({ limit: '5mb' }));
+  server.use(rejectUnsafeText);
   // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.
   server.use(apiRoutes(app).router);
   server.use(

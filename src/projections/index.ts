@@ -8,6 +8,7 @@ import { conversationsProjection } from '../../projections/conversations.ts';
 import { dailyStatsProjection } from '../../projections/daily-stats.ts';
 import { dispatchQueueProjection } from '../../projections/dispatch-queue.ts';
 import { handoffsProjection } from '../../projections/handoffs.ts';
+import { messageOutcomesProjection } from '../../projections/message-outcomes.ts';
 import { optOutsProjection } from '../../projections/opt-outs.ts';
 import { usersProjection } from '../../projections/users.ts';
 import type { Projection } from './types.ts';
@@ -29,6 +30,7 @@ export const projections: Projection[] = [
   dailyStatsProjection,
   auditEventsProjection,
   conversationsProjection,
+  messageOutcomesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
