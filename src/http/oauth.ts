@@ -36,7 +36,7 @@ export function oauthRoutes(app: AppContext, tokens: TokenService): Router {
     }
     if (clientId.length > 200 || clientSecret.length > 200)
       return fail(401, 'invalid_client', 'Unknown client or wrong secret.');
-    const client = await authenticateClient(app.db, clientId, clientSecret);
+    const client = await authenticateClient(app, clientId, clientSecret);
     if (!client) return fail(401, 'invalid_client', 'Unknown client or wrong secret.');
     let scopes = client.scopes;
     if (typeof body.scope === 'string' && body.scope.trim() !== '') {
