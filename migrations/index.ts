@@ -14,6 +14,7 @@ import campaignUploads from './20261126_0013_campaign_uploads.ts';
 import messageTimeline from './20261201_0014_message_timeline.ts';
 import projectionHalts from './20261201_0015_projection_halts.ts';
 import webhookSubscribers from './20261201_0016_webhook_subscribers.ts';
+import messageOutcomes from './20261201_0017_message_outcomes.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -34,4 +35,5 @@ export const migrations: Migration[] = [
   messageTimeline,
   projectionHalts,
   webhookSubscribers,
+  messageOutcomes,
 ];

@@ -9,6 +9,7 @@ import { conversationsProjection } from './conversations.ts';
 import { dailyStatsProjection } from './daily-stats.ts';
 import { dispatchQueueProjection } from './dispatch-queue.ts';
 import { handoffsProjection } from './handoffs.ts';
+import { messageOutcomesProjection } from './message-outcomes.ts';
 import { messageTimelineProjection } from './message-timeline.ts';
 import { optOutsProjection } from './opt-outs.ts';
 import { usersProjection } from './users.ts';
@@ -30,6 +31,7 @@ export const projections: Projection[] = [
   dailyStatsProjection,
   auditEventsProjection,
   conversationsProjection,
+  messageOutcomesProjection,
   messageTimelineProjection,
 ];
 

@@ -4,7 +4,7 @@ import type { AuthenticatedClient } from '../auth/tokens.ts';
 import * as account from '../domain/account.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
-import { type CommandContext, handleCommand } from './handler.ts';
+import { type CommandContext, foldStream, handleCommand } from './handler.ts';
 
 interface Deps {
   store: EventStore;
@@ -47,20 +47,24 @@ export function revokeApiClient(deps: Deps, input: { accountId: string; clientId
   );
 }
 
-/** The client for these credentials, or null: unknown id, wrong secret and revoked all look the same to a caller. */
+/**
+ * The client for these credentials, or null: unknown id, wrong secret and revoked all look the same to a caller.
+ * The client's scopes and revocation come from the account's stream, not the api-clients read model, so that a
+ * client is usable the moment its creation is appended (a script that creates a client and asks for a token at
+ * once must not get a 401 while a projection catches up).
+ */
 export async function authenticateClient(
-  db: Db,
+  deps: Deps,
   clientId: string,
   clientSecret: string,
 ): Promise<AuthenticatedClient | null> {
-  const row = await db('api_client_secrets as s')
-    .join('api_clients as c', function () {
-      this.on('c.client_id', '=', 's.client_id').andOn('c.account_id', '=', 's.account_id');
-    })
-    .where('s.client_id', clientId)
-    .whereNull('c.revoked_at')
-    .first('s.account_id', 's.secret_hash', 'c.scopes');
-  if (!row) return null;
-  const ok = await verify(row.secret_hash as string, clientSecret).catch(() => false);
-  return ok ? { accountId: row.account_id, clientId, scopes: row.scopes as string[] } : null;
+  // Written before the append under a fresh id; a row whose append failed names no client in the stream.
+  const secret = await deps.db('api_client_secrets').where({ client_id: clientId }).first('account_id', 'secret_hash');
+  if (!secret) return null;
+  const accountId = secret.account_id as string;
+  const state = foldStream(account, await deps.store.read(account.accountStream(accountId)));
+  const client = state.settings.apiClients[clientId];
+  if (!client || client.revoked) return null;
+  const ok = await verify(secret.secret_hash as string, clientSecret).catch(() => false);
+  return ok ? { accountId, clientId, scopes: client.scopes } : null;
 }

@@ -44,7 +44,7 @@ export async function clientCredentialsGrant(
   }
   const unknown = fail(401, 'invalid_client', 'Unknown client or wrong secret.');
   if (clientId.length > 200 || clientSecret.length > 200) return unknown;
-  const client = await authenticateClient(app.db, clientId, clientSecret);
+  const client = await authenticateClient(app, clientId, clientSecret);
   if (!client || (fields.accountId !== undefined && client.accountId !== fields.accountId)) return unknown;
   let scopes = client.scopes;
   if (typeof body.scope === 'string' && body.scope.trim() !== '') {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { projections } from '../../projections/index.ts';
 import type { AppContext } from '../app/context.ts';
+import { readOperationalMetrics } from '../app/operational-metrics.ts';
 import { readHalts } from '../projections/runner.ts';
 import { waitForProjection } from '../projections/wait.ts';
 
@@ -36,9 +37,19 @@ export function opsRoutes(app: AppContext): Router {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 
-  router.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', app.metrics.registry.contentType);
-    res.send(await app.metrics.registry.metrics());
+  router.get('/metrics', async (_req, res, next) => {
+    try {
+      await readOperationalMetrics(app);
+    } catch (error) {
+      // The process's own series are still worth serving when the database is away; the gauges keep their last value.
+      app.log.warn({ err: error }, 'metrics: could not read the deployment state');
+    }
+    try {
+      res.set('Content-Type', app.metrics.registry.contentType);
+      res.send(await app.metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
   });
 
   return router;

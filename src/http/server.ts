@@ -14,6 +14,7 @@ import { livepersonErrorHandler } from './api/liveperson/errors.ts';
 import { LIVEPERSON_PATHS } from './api/liveperson/index.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { opsRoutes } from './ops.ts';
+import { rejectUnsafeText } from './safe-text.ts';
 import { analyticsRoutes } from './web/analytics.ts';
 import { authRoutes } from './web/auth.ts';
 import { campaignWizardRoutes } from './web/campaign-wizard.ts';
@@ -56,6 +57,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(['/api', '/oauth', '/sentinel'], requestTrace);
   server.use(express.urlencoded({ extended: false, limit: '5mb' }));
   server.use(express.json({ limit: '5mb' }));
+  server.use(rejectUnsafeText);
   // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.
   server.use(apiRoutes(app).router);
   server.use(

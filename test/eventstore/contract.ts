@@ -170,7 +170,15 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect(mine()).toEqual(['After-1', 'After-2']);
       await watcher.subscription.stop();
       await store.append(id, [event('After-stop')], 2);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Once a live subscriber has been handed the event, a stopped one that still listened would have been too.
+      const live = collector(store, first.position);
+      await live.until(3);
+      await live.subscription.stop();
+      expect(live.seen.filter((e) => e.streamId === id).map((e) => e.type)).toEqual([
+        'After-1',
+        'After-2',
+        'After-stop',
+      ]);
       expect(mine()).toEqual(['After-1', 'After-2']);
     });
 
@@ -218,7 +226,13 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       };
       await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
       await watcher.until(written.size);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A marker appended after every writer finished is delivered after all their events: a duplicate delivered
+      // late would be in `seen` by then.
+      const marker = await store.append(stream('marker'), [event('Marker')], 'no_stream');
+      await watcher.until(written.size + 1);
+      while (!watcher.seen.some((e) => comparePositions(e.position, marker.position) === 0)) {
+        await watcher.until(watcher.seen.length + 1);
+      }
       await watcher.subscription.stop();
 
       const delivered = watcher.seen.filter((e) => written.has(e.id));

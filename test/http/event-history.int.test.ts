@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { phone, readyAccount, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
-import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { messageCounts, phone, readyAccount, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
+import { eventually, projectionsAtHead, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 
 /** F21 grown: filters by campaign, recipient (through the HMAC ref), user and time; admin rebuilds with progress. */
@@ -16,6 +16,11 @@ beforeAll(async () => {
   });
   campaignId = created.campaignId;
   await waitForCampaign(running, campaignId);
+  // The sandbox's status callbacks keep appending after the campaign completes (sent, then delivered), and the
+  // history page reads the audit read model: the history is final once both messages are delivered and every
+  // read model has applied that.
+  await eventually(async () => (await messageCounts(running, campaignId)).delivered === 2, 'both messages delivered');
+  await projectionsAtHead(running);
   admin = new WebSession(running.baseUrl);
   expect((await admin.login(TEST_ADMIN.email, TEST_ADMIN.password)).status).toBe(303);
 });
@@ -62,10 +67,10 @@ describe('event history filters', () => {
     expect(started.status).toBe(303);
     expect(started.location).toBe('/events/replays');
     let progress = await admin.get('/events/replays/progress');
-    for (let tries = 0; tries < 100 && !progress.html.includes('data-status="done"'); tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(async () => {
       progress = await admin.get('/events/replays/progress');
-    }
+      return progress.html.includes('data-status="done"');
+    }, 'the rebuild shown as done');
     expect(progress.html).toMatch(/data-replay="campaign-messages" data-status="done"/);
     expect(await running.app.db('campaign_messages').where({ campaign_id: campaignId }).count('* as count')).toEqual([
       { count: '2' },

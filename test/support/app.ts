@@ -77,3 +77,25 @@ export async function startTestApp(
     },
   };
 }
+
+/** Resolves once every read model has applied everything in the store as it is now (bounded: fails after). */
+export async function projectionsAtHead(running: TestApp, timeoutMs = 60_000): Promise<void> {
+  const head = await running.app.store.headPosition();
+  if (!head) return;
+  const names = projections.map((projection) => projection.name);
+  if (!(await waitForProjection(running.app.db, names, head, { timeoutMs }))) {
+    throw new Error(`the read models did not reach the store's head within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Polls `check` until it holds: for state that arrives on its own (a provider's status callbacks), where there is
+ * no position to wait for. Fails naming `what` after `timeoutMs`.
+ */
+export async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

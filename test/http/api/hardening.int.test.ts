@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addSkill } from '../../../src/app/account-settings.ts';
 import { createApiClient } from '../../../src/app/api-clients.ts';
 import { API_SCOPES } from '../../../src/domain/account-settings.ts';
 import { waitForProjection } from '../../../src/projections/wait.ts';
@@ -172,6 +173,189 @@ describe('hostile input on the Outbound API', () => {
     // Nothing reached the prototype, and no hostile request wrote an event.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(await running.app.store.headPosition()).toEqual(before);
+  }, 300_000);
+});
+
+/** A path into a JSON body, e.g. ['consumers', 0, 'consumerContent', 'sms']. */
+type BodyPath = (string | number)[];
+interface StringField {
+  path: BodyPath;
+  /** The text goes into a key of the object at `path` (a record such as `variables`), not a value. */
+  key: boolean;
+}
+
+/** Every place a string can go in a body of this JSON schema: values and record keys, through objects, arrays, unions. */
+function stringFields(schema: Record<string, unknown> | undefined, path: BodyPath = []): StringField[] {
+  if (!schema || path.length > 8) return [];
+  const fields: StringField[] = [];
+  const types = ([] as unknown[]).concat(schema.type ?? []);
+  if (types.includes('string') || (Array.isArray(schema.enum) && schema.enum.some((v) => typeof v === 'string'))) {
+    fields.push({ path, key: false });
+  }
+  for (const [name, child] of Object.entries((schema.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+    fields.push(...stringFields(child, [...path, name]));
+  }
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+    fields.push({ path, key: true });
+    fields.push(...stringFields(schema.additionalProperties as Record<string, unknown>, [...path, '1']));
+  }
+  if (schema.items && typeof schema.items === 'object') {
+    fields.push(...stringFields(schema.items as Record<string, unknown>, [...path, 0]));
+  }
+  for (const union of ['anyOf', 'oneOf', 'allOf'] as const) {
+    for (const branch of (schema[union] ?? []) as Record<string, unknown>[]) fields.push(...stringFields(branch, path));
+  }
+  return fields;
+}
+
+/** `base` with `text` put at `field`, building the objects and arrays on the way. */
+function poisoned(base: unknown, field: StringField, text: string): unknown {
+  const root = structuredClone(base ?? {}) as Record<string | number, unknown>;
+  let node: Record<string | number, unknown> = root;
+  for (const [index, step] of field.path.entries()) {
+    const last = index === field.path.length - 1;
+    if (last && !field.key) {
+      node[step] = text;
+      return root;
+    }
+    const next = node[step];
+    const wantArray = typeof field.path[index + 1] === 'number';
+    if (next === null || typeof next !== 'object' || Array.isArray(next) !== wantArray)
+      node[step] = wantArray ? [] : {};
+    node = node[step] as Record<string | number, unknown>;
+  }
+  if (field.key) node[text] = 'value';
+  else return text;
+  return root;
+}
+
+/** Text Postgres cannot store: a NUL or a lone surrogate somewhere in otherwise ordinary text. */
+const unstorableText = fc
+  .tuple(
+    fc.string({ unit: 'grapheme-ascii', maxLength: 12 }),
+    fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff'),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 12 }),
+  )
+  .map(([before, bad, after]) => before + bad + after);
+
+describe('text Postgres cannot store (NUL, lone surrogates)', () => {
+  it('is refused in every string field of every API body, nested ones included, and every query and path, naming the field and writing nothing', async () => {
+    await addSkill(running.app, { accountId: 'default', name: 'Sales' }, SYSTEM);
+    const handoff = await send(
+      'POST',
+      '/handoffs',
+      JSON.stringify({
+        name: 'Hostile text',
+        skill: 'Sales',
+        channels: [
+          {
+            type: 'sms-twilio',
+            outboundnumber: '+14155550100',
+            messageComponents: [{ type: 'body', content: 'Hi ${{1}}', variables: ['1'] }],
+          },
+        ],
+      }),
+    );
+    expect(handoff.status).toBe(201);
+    const handoffId = (await json(handoff)).id as string;
+    // A body each writing route accepts as it is: poisoning one field is then the only reason to refuse it.
+    const valid: Record<string, unknown> = {
+      'post /campaign': {
+        campaignName: 'Hostile',
+        skill: 'Sales',
+        templateId: handoffId,
+        outboundNumber: '14155550100',
+        consent: true,
+        sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+        consumers: [{ consumerContent: { sms: '14155552671' }, variables: { 1: 'Ann' } }],
+      },
+      'post /handoffs': {
+        name: 'Hostile 2',
+        skill: 'Sales',
+        channels: [
+          {
+            type: 'sms-twilio',
+            outboundnumber: '+14155550100',
+            messageComponents: [{ type: 'body', content: 'Hello', variables: [] }],
+          },
+        ],
+      },
+      'put /webhooks/status': { url: 'https://brand.example/outbound' },
+    };
+    for (const [route, body] of Object.entries(valid)) {
+      const [method, path] = route.split(' ') as [string, string];
+      const accepted = await send(method.toUpperCase(), path, JSON.stringify(body));
+      expect(accepted.status, `${route} accepts its valid body: ${await accepted.text()}`).toBeLessThan(300);
+    }
+    if (valid['post /handoffs']) (valid['post /handoffs'] as { name: string }).name = 'Hostile 3';
+
+    const document = await json(await fetch(`${running.baseUrl}/api/docs/openapi.json`));
+    type Operation = {
+      parameters?: { name: string; in: string }[];
+      requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
+    };
+    const before = await running.app.store.headPosition();
+    const problems: string[] = [];
+    let checked = 0;
+    for (const [openApiPath, operations] of Object.entries(
+      document.paths as Record<string, Record<string, Operation>>,
+    )) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const path = openApiPath.replace('/api/v2/account/{accountId}', '');
+        const concrete = path.replace(/\{\w+\}/g, 'nope');
+        const base = valid[`${method} ${path}`] ?? {};
+        const targets: { field: string; request: (text: string) => { url: string; body?: string } }[] = [];
+        for (const field of stringFields(operation.requestBody?.content['application/json'].schema)) {
+          targets.push({
+            field: field.path.join('.'),
+            request: (text) => ({ url: concrete, body: JSON.stringify(poisoned(base, field, text)) }),
+          });
+        }
+        for (const parameter of operation.parameters ?? []) {
+          if (parameter.in === 'query') {
+            targets.push({
+              field: parameter.name,
+              // Query strings are UTF-8 on the wire, where a lone surrogate cannot exist: a NUL stands in for it.
+              request: (text) => ({
+                url: `${concrete}?${parameter.name}=${encodeURIComponent(text.replace(/[\ud800-\udfff]/g, '\u0000'))}`,
+              }),
+            });
+          }
+        }
+        if (path.includes('{'))
+          targets.push({ field: 'path', request: () => ({ url: path.replace(/\{\w+\}/g, 'a%00b') }) });
+        for (const target of targets) {
+          // Each failure is recorded in `problems`; the expectation below shows them all.
+          await fc.check(
+            fc.asyncProperty(unstorableText, async (text) => {
+              const { url, body } = target.request(text);
+              const response = await send(
+                method.toUpperCase(),
+                url,
+                body ?? (method === 'get' || method === 'delete' ? undefined : JSON.stringify(base)),
+              );
+              const answer = await response.text();
+              let parsed: { code?: string; field?: string } = {};
+              try {
+                parsed = JSON.parse(answer);
+              } catch {}
+              const ok = response.status === 400 && parsed.code === 'INVALID_TEXT' && parsed.field === target.field;
+              if (!ok) problems.push(`${method} ${path} ${target.field}: ${response.status} ${answer.slice(0, 160)}`);
+              return ok;
+            }),
+            { numRuns: 5, endOnFailure: true },
+          );
+          checked += 1;
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // Nested fields were reached: a consumer's number and variables, a handoff channel's message text.
+    expect(checked).toBeGreaterThanOrEqual(30);
+    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await running.app.db('handoff_names').where('name_key', 'like', 'hostile%').count('* as n')).toEqual([
+      { n: '2' },
+    ]);
   }, 300_000);
 });
 
