@@ -33,7 +33,13 @@ export async function openApp(
     await store.init();
     const metrics = createMetrics();
     const ownBaseUrl = options.ownBaseUrl ?? (() => `http://127.0.0.1:${config.PORT}`);
-    const channels = createChannels({ config, db, log, ownBaseUrl });
+    const channels = createChannels({
+      config,
+      db,
+      log,
+      ownBaseUrl,
+      observe: (channel, seconds, outcome) => metrics.providerRequestSeconds.observe({ channel, outcome }, seconds),
+    });
     return {
       context: { config, log, db, store, metrics, channels },
       postgres,

@@ -76,18 +76,22 @@ export function classifySendError(error: unknown): SendFailure {
 }
 
 /** Observes every Twilio request of an adapter: how long it took and how it ended (for the provider-latency metric). */
-export type RequestObserver = (seconds: number, outcome: 'ok' | SendFailure['kind']) => void;
+export type RequestObserver = (channel: string, seconds: number, outcome: 'ok' | SendFailure['kind']) => void;
 
-async function observed<T>(observe: RequestObserver | undefined, request: () => Promise<T>): Promise<T> {
+async function observed<T>(
+  channel: string,
+  observe: RequestObserver | undefined,
+  request: () => Promise<T>,
+): Promise<T> {
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   try {
     const result = await request();
-    observe?.(elapsed(), 'ok');
+    observe?.(channel, elapsed(), 'ok');
     return result;
   } catch (error) {
     const failure = classifySendError(error);
-    observe?.(elapsed(), failure.kind);
+    observe?.(channel, elapsed(), failure.kind);
     throw new ChannelSendError(failure);
   }
 }
@@ -104,13 +108,13 @@ export function twilioSmsChannel(
     channel: 'sms',
     supports: { deliveryReceipts: true, readReceipts: false, reconciliation: true, maxBodyLength: 1600 },
     send: ({ from, to, body, statusCallback }) =>
-      observed(options.observe, async () => {
+      observed('sms', options.observe, async () => {
         const messages = (await client()).messages;
         const message = await messages.create({ from, to, body, ...(statusCallback ? { statusCallback } : {}) });
         return { providerMessageId: message.sid };
       }),
     findSentSince: ({ from, to, since }) =>
-      observed(options.observe, async () => {
+      observed('sms', options.observe, async () => {
         // DateSent filters by day; the exact instant is checked here. A second's slack covers clock rounding.
         const messages = await (await client()).messages.list({
           from,

@@ -31,7 +31,7 @@ export function createMetrics() {
      */
     providerRequestSeconds: new Histogram({
       name: 'outbound_provider_request_duration_seconds',
-      help: 'Channel provider request duration by channel and outcome (ok, retryable, failed)',
+      help: 'Channel provider request duration by channel and outcome (ok, or the failure kind: retryable, permanent, ambiguous)',
       labelNames: ['channel', 'outcome'] as const,
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
       registers: [registry],

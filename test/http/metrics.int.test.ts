@@ -92,6 +92,11 @@ describe('GET /metrics', () => {
         count(before, { outcome: 'skipped', reason: 'opted-out' }),
     ).toBe(1);
     expect(after).toMatch(/^# TYPE outbound_message_outcomes_total counter$/m);
+    // Every provider request is timed: the accepted send, and the one Twilio refused for good (21211).
+    const requests = (text: string, outcome: string) =>
+      value(text, 'outbound_provider_request_duration_seconds_count', { channel: 'sms', outcome }) ?? 0;
+    expect(requests(after, 'ok') - requests(before, 'ok')).toBeGreaterThanOrEqual(1);
+    expect(requests(after, 'permanent') - requests(before, 'permanent')).toBe(1);
   });
 
   it('shows projection lag in seconds: 0 when caught up, above 0 while a projection is stopped', async () => {
