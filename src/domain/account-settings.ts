@@ -65,6 +65,8 @@ export const API_SCOPES = [
   'handoffs:read',
   'handoffs:write',
   'reporting:read',
+  'gdpr:write',
+  'gdpr:read',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

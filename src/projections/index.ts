@@ -4,6 +4,7 @@ import { apiClientsProjection } from '../../projections/api-clients.ts';
 import { auditEventsProjection } from '../../projections/audit-events.ts';
 import { campaignMessagesProjection } from '../../projections/campaign-messages.ts';
 import { campaignsProjection } from '../../projections/campaigns.ts';
+import { consentHistoryProjection } from '../../projections/consent-history.ts';
 import { conversationsProjection } from '../../projections/conversations.ts';
 import { dailyStatsProjection } from '../../projections/daily-stats.ts';
 import { dispatchQueueProjection } from '../../projections/dispatch-queue.ts';
@@ -29,6 +30,7 @@ export const projections: Projection[] = [
   dailyStatsProjection,
   auditEventsProjection,
   conversationsProjection,
+  consentHistoryProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
