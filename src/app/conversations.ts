@@ -13,7 +13,7 @@ import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { type CommandContext, foldStream, handleCommand, metadataFor } from './handler.ts';
-import type { PersonalData } from './personal-data.ts';
+import { ConsumerKeyErasedError, type PersonalData } from './personal-data.ts';
 
 export interface ConversationDeps {
   store: EventStore;
@@ -136,12 +136,21 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       throw error;
     }
     let firstMessage: { sealed: string; sentAt: string; campaignName: string } | null = null;
-    if (latest && decision.campaignId === latest.campaignId) {
-      const recipient = await deps.personalData.openFor<{ phone: string; variables: Record<string, string> }>(
-        accountId,
-        consumerRef,
-        latest.sealedRecipient,
-      );
+    // A message sealed before the consumer's erasure cannot be opened: the conversation then opens without it.
+    const recipient =
+      latest && decision.campaignId === latest.campaignId
+        ? await deps.personalData
+            .openFor<{ phone: string; variables: Record<string, string> }>(
+              accountId,
+              consumerRef,
+              latest.sealedRecipient,
+            )
+            .catch((error: unknown) => {
+              if (error instanceof ConsumerKeyErasedError) return null;
+              throw error;
+            })
+        : null;
+    if (latest && recipient) {
       const rendered = renderSms(latest.draft.text, recipient.variables);
       const text = withOptOut(rendered.ok ? rendered.text : latest.draft.text, latest.draft.optOutText);
       firstMessage = {

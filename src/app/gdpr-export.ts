@@ -69,7 +69,9 @@ export async function exportConsumer(
              where o.account_id = ? and o.type = 'ConversationOpened' and o.data->>'consumerRef' = ?)`,
           [accountId, ref],
         )
-        .orWhereRaw(`type = 'RecipientsAdded' and data->'recipients' @> ?::jsonb`, [JSON.stringify([{ consumerRef: ref }])]),
+        .orWhereRaw(`type = 'RecipientsAdded' and data->'recipients' @> ?::jsonb`, [
+          JSON.stringify([{ consumerRef: ref }]),
+        ]),
     )
     .orderBy([{ column: 'commit_position' }, { column: 'prepare_position' }])
     .select('event_id', 'stream_id', 'revision', 'type', 'data', 'actor', 'occurred_at');
@@ -129,7 +131,7 @@ export async function exportConsumer(
       openedAt: row.opened_at,
       closedAt: row.closed_at,
       closeReason: row.close_reason,
-      phone: row.sealed_phone ? ((await open(row.sealed_phone)) as { phone?: string }).phone ?? ERASED : ERASED,
+      phone: row.sealed_phone ? (((await open(row.sealed_phone)) as { phone?: string }).phone ?? ERASED) : ERASED,
       transcript: await Promise.all(
         transcript.map(async (line) => ({
           direction: line.direction,

@@ -188,7 +188,9 @@ async function scrubDrafts(db: Db, accountId: string, phone: string): Promise<vo
     await db('idempotency_keys')
       .where({ account_id: accountId })
       .whereRaw('strpos(response_body::text, ?) > 0', [JSON.stringify(form)])
-      .update({ response_body: db.raw('replace(response_body::text, ?, ?)::jsonb', [JSON.stringify(form), '"erased"']) });
+      .update({
+        response_body: db.raw('replace(response_body::text, ?, ?)::jsonb', [JSON.stringify(form), '"erased"']),
+      });
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../app/context.ts';
-import { erasureStatus, type GdprDeps, requestErasure, consumerIdentitySchema } from '../../app/gdpr.ts';
+import { consumerIdentitySchema, erasureStatus, type GdprDeps, requestErasure } from '../../app/gdpr.ts';
 import { exportConsumer } from '../../app/gdpr-export.ts';
 import { createMessageRedactor } from '../../channels/twilio-redaction.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
