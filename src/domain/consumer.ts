@@ -122,8 +122,9 @@ export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent
       return [{ type: 'ConsumerConversationUnlinked', data }];
     }
     case 'Erase': {
+      // Always recorded, even twice: a consumer known only as a campaign recipient has no events of their own
+      // that would tell whether new personal data arrived (under a new key) since the last erasure.
       const { type: _type, ...data } = command;
-      if (state.erased) return [];
       const { accountId, consumerRef } = command;
       // The open conversation is closed by the erasure; the link goes with it, so a later reply opens a new one.
       const unlink: ConsumerEvent[] = state.openConversationId
