@@ -3,7 +3,7 @@ import * as consumer from '../domain/consumer.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import { waitForProjection } from '../projections/wait.ts';
-import { type ConsumerIdentityInput, resolveConsumer } from './gdpr.ts';
+import { type ConsumerIdentityInput, holdsConsumer, resolveConsumer } from './gdpr.ts';
 import { type CommandContext, handleCommand } from './handler.ts';
 import { ConsumerKeyErasedError, type PersonalData } from './personal-data.ts';
 
@@ -225,4 +225,50 @@ async function openEventData(
     }
   }
   return data;
+}
+
+/** What an erasure would take, for the web tool's confirmation: counts only, no personal data. */
+export async function erasurePreview(deps: ExportDeps, accountId: string, input: ConsumerIdentityInput) {
+  const identity = await resolveConsumer(deps.personalData, accountId, input);
+  const ref = identity.ref;
+  const held = await holdsConsumer(deps, accountId, ref);
+  const messages = await deps
+    .db('campaign_messages')
+    .where({ account_id: accountId, consumer_ref: ref })
+    .select(deps.db.raw('count(*)::int as messages'), deps.db.raw('count(distinct campaign_id)::int as campaigns'))
+    .first();
+  const conversations = await deps
+    .db('conversations')
+    .where({ account_id: accountId, consumer_ref: ref })
+    .select(
+      deps.db.raw('count(*)::int as conversations'),
+      deps.db.raw(`count(*) filter (where status = 'open')::int as open`),
+    )
+    .first();
+  const lines = await deps
+    .db('conversation_messages')
+    .where({ account_id: accountId })
+    .whereIn(
+      'conversation_id',
+      deps.db('conversations').where({ account_id: accountId, consumer_ref: ref }).select('conversation_id'),
+    )
+    .whereNot('sealed', '')
+    .count<{ n: string }[]>({ n: '*' })
+    .first();
+  const waiting = await deps
+    .db('campaign_messages')
+    .where({ account_id: accountId, consumer_ref: ref })
+    .whereIn('status', ['queued', 'deferred', 'sending'])
+    .count<{ n: string }[]>({ n: '*' })
+    .first();
+  return {
+    identity: { phone: identity.phone, consumerId: identity.consumerId },
+    held,
+    messages: held ? (messages?.messages ?? 0) : 0,
+    campaigns: held ? (messages?.campaigns ?? 0) : 0,
+    waiting: held ? Number(waiting?.n ?? 0) : 0,
+    conversations: held ? (conversations?.conversations ?? 0) : 0,
+    openConversations: held ? (conversations?.open ?? 0) : 0,
+    conversationLines: held ? Number(lines?.n ?? 0) : 0,
+  };
 }
