@@ -94,6 +94,18 @@ describe('GDPR pages', () => {
     expect(unconfirmed.html).toContain('Confirm the erasure first.');
   });
 
+  it('records an opt-out from the web tool and shows the history', async () => {
+    const session = await adminSession();
+    const number = phone(9401);
+    const recorded = await session.post('/gdpr/consent', { phone: number, channel: 'sms', action: 'opt-out' });
+    expect(recorded.status).toBe(200);
+    expect(recorded.html).toContain('Currently <strong>opted out</strong>');
+    expect(recorded.html).toMatch(/<td>opted out<\/td>\s*<td>sms<\/td><td>web<\/td>/);
+    const bad = await session.post('/gdpr/consent', { phone: 'nope', action: 'show' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('id="consent-error"');
+  });
+
   it('downloads the export as a JSON file, before the erasure with the consumer’s data', async () => {
     const session = await adminSession();
     const answer = await session.post('/gdpr/export', { phone: digits });

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../../app/context.ts';
 import { type ConsumerIdentityInput, erasureStatus, requestErasure } from '../../app/gdpr.ts';
+import { consentHistory, recordConsentChange } from '../../app/gdpr-consent.ts';
 import { erasurePreview, exportConsumer } from '../../app/gdpr-export.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { gdprDeps } from '../api/gdpr.ts';
@@ -24,7 +25,11 @@ export function gdprWebRoutes(app: AppContext): Router {
     return { ...(phone ? { phone } : {}), ...(consumerId ? { consumerId } : {}) };
   };
 
-  async function renderIndex(req: Request, res: Response, extra: { error?: DomainError; form?: string } = {}) {
+  async function renderIndex(
+    req: Request,
+    res: Response,
+    extra: { error?: DomainError; form?: string; consent?: Awaited<ReturnType<typeof consentHistory>> } = {},
+  ) {
     const erasures = await app
       .db('gdpr_erasures')
       .where({ account_id: req.user!.accountId })
@@ -35,7 +40,8 @@ export function gdprWebRoutes(app: AppContext): Router {
       title: 'GDPR',
       erasures,
       error: extra.error ? { message: extra.error.message, field: extra.error.field ?? null, form: extra.form } : null,
-      input: extra.error ? identityOf(req) : {},
+      input: extra.error || extra.consent ? identityOf(req) : {},
+      consent: extra.consent ?? null,
     });
   }
 
@@ -109,6 +115,26 @@ export function gdprWebRoutes(app: AppContext): Router {
       res.type('application/json').send(JSON.stringify(document, null, 2));
     } catch (error) {
       await refusedInput(req, res, error, 'export');
+    }
+  });
+
+  // One form: show the history, or record an opt-out or opt-in that reached the brand another way (via "web").
+  router.post('/gdpr/consent', admin, async (req, res) => {
+    const action = String(req.body?.action ?? 'show');
+    try {
+      if (action === 'opt-out' || action === 'opt-in') {
+        const channel = ['sms', 'whatsapp', 'inapp'].includes(req.body?.channel) ? String(req.body.channel) : 'sms';
+        await recordConsentChange(
+          deps,
+          req.user!.accountId,
+          { ...identityOf(req), optedOut: action === 'opt-out', channel },
+          'web',
+          { actor: req.user!.userId },
+        );
+      }
+      await renderIndex(req, res, { consent: await consentHistory(deps, req.user!.accountId, identityOf(req)) });
+    } catch (error) {
+      await refusedInput(req, res, error, 'consent');
     }
   });
 

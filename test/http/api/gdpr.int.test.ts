@@ -214,3 +214,41 @@ describe('erasure', () => {
     );
   });
 });
+
+describe('consent', () => {
+  it('answers the opt-in/opt-out history with how each change arrived, and records one through the API', async () => {
+    const number = phone(9310);
+    const stop = await fetch(`${running.baseUrl}/sandbox/phone/reply`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: number, to: '+14155550100', body: 'stop' }),
+    });
+    expect(stop.status).toBe(201);
+    const reader = (await token('default', ['gdpr:read'])).accessToken;
+    const refused = await api('/gdpr/consent', reader, {
+      method: 'POST',
+      body: JSON.stringify({ phone: number, optedOut: false }),
+    });
+    expect(refused.status).toBe(403);
+    const optIn = await api('/gdpr/consent', gdprToken, {
+      method: 'POST',
+      body: JSON.stringify({ phone: number, optedOut: false, channel: 'sms' }),
+    });
+    expect(optIn.status).toBe(200);
+    expect(await json(optIn)).toEqual({
+      optedOut: false,
+      history: [
+        { optedOut: true, keyword: 'STOP', channel: 'sms', via: 'keyword', at: expect.any(String) },
+        { optedOut: false, keyword: null, channel: 'sms', via: 'api', at: expect.any(String) },
+      ],
+    });
+    const read = await api(`/gdpr/consent?phone=${number.slice(1)}`, reader);
+    expect((await json(read)).history.map((change: { via: string }) => change.via)).toEqual(['keyword', 'api']);
+    const bad = await api('/gdpr/consent', gdprToken, {
+      method: 'POST',
+      body: JSON.stringify({ phone: number, optedOut: 'no' }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).field).toBe('optedOut');
+  });
+});
