@@ -3,7 +3,7 @@ import type { Migration } from '../src/infra/migrations.ts';
 
 /**
  * F14: erasure requests and their progress, each consumer's opt-in/opt-out history (the consent-history read
- * model), and an index that lets every process find new erasures cheaply (it drops erased keys from its cache).
+ * model), the line-type cache (B4), and an index that lets every process find new erasures cheaply (it drops erased keys from its cache).
  */
 const migration: Migration = {
   name: '20261201_0014_gdpr',
@@ -36,10 +36,19 @@ const migration: Migration = {
       t.timestamp('at', { useTz: true }).notNullable();
       t.index(['account_id', 'consumer_ref', 'at']);
     });
+    // B4: Lookup's line type per consumer (by ref: no number here), a cache with the account's period.
+    await db.schema.createTable('line_types', (t) => {
+      t.text('account_id').notNullable();
+      t.text('consumer_ref').notNullable();
+      t.text('line_type').nullable();
+      t.timestamp('checked_at', { useTz: true }).notNullable();
+      t.primary(['account_id', 'consumer_ref']);
+    });
     await db.raw('create index consumer_keys_erased_at on consumer_keys (erased_at) where erased_at is not null');
   },
   async down(db: Knex) {
     await db.raw('drop index consumer_keys_erased_at');
+    await db.schema.dropTable('line_types');
     await db.schema.dropTable('consent_history');
     await db.schema.dropTable('gdpr_erasures');
   },

@@ -136,6 +136,7 @@ async function shred(
   context: CommandContext,
 ): Promise<GlobalPosition | null> {
   await deps.personalData.erase(accountId, ref);
+  await deps.db('line_types').where({ account_id: accountId, consumer_ref: ref }).delete();
   const stream = consumer.consumerStream(accountId, ref);
   const state = foldStream(consumer, await deps.store.read(stream));
   if (state.openConversationId) {
