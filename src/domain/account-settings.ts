@@ -256,7 +256,12 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       return [{ type: 'ConversationIdleTimeoutSet', data: { accountId, minutes: command.minutes } }];
     case 'SetLineTypeCheck': {
       if (!Number.isInteger(command.cacheDays) || command.cacheDays < 1 || command.cacheDays > 365) {
-        throw new DomainError('INVALID_CACHE_DAYS', 'cacheDays must be a whole number from 1 to 365.', 400, 'cacheDays');
+        throw new DomainError(
+          'INVALID_CACHE_DAYS',
+          'cacheDays must be a whole number from 1 to 365.',
+          400,
+          'cacheDays',
+        );
       }
       const { enabled, cacheDays } = command;
       const current = settings.lineTypeCheck;
