@@ -15,6 +15,7 @@ import messageTimeline from './20261201_0014_message_timeline.ts';
 import projectionHalts from './20261201_0015_projection_halts.ts';
 import webhookSubscribers from './20261201_0016_webhook_subscribers.ts';
 import messageOutcomes from './20261201_0017_message_outcomes.ts';
+import gdpr from './20261201_0018_gdpr.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -36,4 +37,5 @@ export const migrations: Migration[] = [
   projectionHalts,
   webhookSubscribers,
   messageOutcomes,
+  gdpr,
 ];

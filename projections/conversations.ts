@@ -1,10 +1,12 @@
+import type { ConsumerEvent } from '../src/domain/consumer.ts';
 import type { ConversationEvent } from '../src/domain/conversation.ts';
 import type { RecordedEvent } from '../src/eventstore/port.ts';
 import type { Projection } from '../src/projections/types.ts';
 
 /**
  * The agent inbox (F18): each conversation's state, skill and last activity, and its transcript, which opens with
- * the first proactive message. Texts stay sealed here; the web tool opens them with the consumer's key.
+ * the first proactive message. Texts stay sealed here; the web tool opens them with the consumer's key. On an
+ * erasure (F14) the consumer's conversations keep their state and timestamps but lose the number and every text.
  */
 export const conversationsProjection: Projection = {
   name: 'conversations',
@@ -15,9 +17,25 @@ export const conversationsProjection: Projection = {
     'AgentMessageSent',
     'ConversationTransferred',
     'ConversationClosed',
+    'ConsumerErased',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     for (const recorded of events) {
+      if (recorded.type === 'ConsumerErased') {
+        const { accountId, consumerRef } = (recorded as unknown as Extract<ConsumerEvent, { type: 'ConsumerErased' }>)
+          .data;
+        const theirs = trx(table('conversations'))
+          .where({ account_id: accountId, consumer_ref: consumerRef })
+          .select('conversation_id');
+        await trx(table('conversation_messages'))
+          .where({ account_id: accountId })
+          .whereIn('conversation_id', theirs)
+          .update({ sealed: '' });
+        await trx(table('conversations'))
+          .where({ account_id: accountId, consumer_ref: consumerRef })
+          .update({ sealed_phone: null });
+        continue;
+      }
       const event = recorded as unknown as ConversationEvent & RecordedEvent;
       const { accountId, conversationId } = event.data;
       const where = { account_id: accountId, conversation_id: conversationId };

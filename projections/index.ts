@@ -5,6 +5,7 @@ import { apiClientsProjection } from './api-clients.ts';
 import { auditEventsProjection } from './audit-events.ts';
 import { campaignMessagesProjection } from './campaign-messages.ts';
 import { campaignsProjection } from './campaigns.ts';
+import { consentHistoryProjection } from './consent-history.ts';
 import { conversationsProjection } from './conversations.ts';
 import { dailyStatsProjection } from './daily-stats.ts';
 import { dispatchQueueProjection } from './dispatch-queue.ts';
@@ -33,6 +34,7 @@ export const projections: Projection[] = [
   conversationsProjection,
   messageOutcomesProjection,
   messageTimelineProjection,
+  consentHistoryProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

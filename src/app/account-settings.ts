@@ -146,3 +146,17 @@ export function setConversationIdleTimeout(
     context,
   );
 }
+
+/** B4: check each number's line type through Twilio Lookup before its first send (landlines are skipped). */
+export function setLineTypeCheck(
+  deps: Deps,
+  input: { accountId: string; enabled: boolean; cacheDays: number },
+  context: CommandContext,
+) {
+  return run(
+    deps,
+    input.accountId,
+    { type: 'SetLineTypeCheck', accountId: input.accountId, enabled: input.enabled, cacheDays: input.cacheDays },
+    context,
+  );
+}

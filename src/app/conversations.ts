@@ -12,7 +12,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { PersonalData } from '../infra/personal-data.ts';
+import { ConsumerKeyErasedError, type PersonalData } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
 
 export interface ConversationDeps {
@@ -139,12 +139,21 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       throw error;
     }
     let firstMessage: { sealed: string; sentAt: string; campaignName: string } | null = null;
-    if (latest && decision.campaignId === latest.campaignId) {
-      const recipient = await deps.personalData.openFor<{ phone: string; variables: Record<string, string> }>(
-        accountId,
-        consumerRef,
-        latest.sealedRecipient,
-      );
+    // A message sealed before the consumer's erasure cannot be opened: the conversation then opens without it.
+    const recipient =
+      latest && decision.campaignId === latest.campaignId
+        ? await deps.personalData
+            .openFor<{ phone: string; variables: Record<string, string> }>(
+              accountId,
+              consumerRef,
+              latest.sealedRecipient,
+            )
+            .catch((error: unknown) => {
+              if (error instanceof ConsumerKeyErasedError) return null;
+              throw error;
+            })
+        : null;
+    if (latest && recipient) {
       const rendered = renderSms(latest.draft.text, recipient.variables);
       const text = withOptOut(rendered.ok ? rendered.text : latest.draft.text, latest.draft.optOutText);
       firstMessage = {

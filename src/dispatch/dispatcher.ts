@@ -2,7 +2,9 @@ import { timezones } from 'libphonenumber-geo-carrier';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { recordCarrierOptOut } from '../app/consumers.ts';
 import { foldStream, handleCommand } from '../app/handler.ts';
+import { isLandline } from '../app/line-types.ts';
 import { type ChannelProviders, ChannelSendError, type SendFailure } from '../channels/port.ts';
+import type { Channels } from '../channels/providers.ts';
 import * as account from '../domain/account.ts';
 import * as campaign from '../domain/campaign.ts';
 import * as consumer from '../domain/consumer.ts';
@@ -35,6 +37,8 @@ export interface DispatcherDeps {
   queue: DispatchQueue;
   personalData: PersonalData;
   providers: ChannelProviders;
+  /** Twilio Lookup, for the accounts that skip landlines (B4). */
+  lineTypes: Channels['lineTypes'];
   limiter: SendRateLimiter;
   /** Base URL the provider posts status callbacks to (PUBLIC_URL, or the app's own address). */
   callbackBaseUrl: () => string;
@@ -299,6 +303,14 @@ export class Dispatcher {
           await this.deps.store.read(conversation.conversationStream(consumerState.openConversationId)),
         )
       : null;
+    const lineTypeCheck = accountState.settings.lineTypeCheck;
+    const landline =
+      recipient !== null &&
+      needsDailyAllowance(state) &&
+      (await isLandline(
+        { db: this.deps.db, log: this.deps.log, lineTypes: this.deps.lineTypes },
+        { accountId, consumerRef: queued.consumerRef, phone: recipient.phone, settings: lineTypeCheck, now },
+      ));
     const allowanceHeld = needsDailyAllowance(state) && (await this.takeAllowance(accountId, now));
     return {
       accountId,
@@ -312,6 +324,7 @@ export class Dispatcher {
       now,
       withinDailyCap: allowanceHeld,
       dailyCap: this.dailyCap,
+      landline,
       allowanceHeld,
     };
   }

@@ -36,6 +36,7 @@ export async function startWorker(
     queue: new DispatchQueue(app.db),
     personalData: channels.personalData,
     providers: channels.providers,
+    lineTypes: channels.lineTypes,
     limiter: new SendRateLimiter(app.db),
     callbackBaseUrl: channels.baseUrl,
     leaseMs: app.config.DISPATCH_LEASE_MS,

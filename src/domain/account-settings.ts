@@ -55,9 +55,12 @@ export const AccountSettingsEvents = {
   StatusWebhookRemoved: z.object({ accountId: z.string() }),
   /** F18: an open conversation with no activity for this long is closed automatically. */
   ConversationIdleTimeoutSet: z.object({ accountId: z.string(), minutes: z.number().int() }),
+  /** B4: Twilio Lookup's line type before the first send to a number (landlines skipped), cached this many days. */
+  LineTypeCheckSet: z.object({ accountId: z.string(), enabled: z.boolean(), cacheDays: z.number().int() }),
 };
 
 export const DEFAULT_CONVERSATION_IDLE_MINUTES = 24 * 60;
+export const DEFAULT_LINE_TYPE_CACHE_DAYS = 30;
 
 export const API_SCOPES = [
   'campaigns:write',
@@ -65,6 +68,8 @@ export const API_SCOPES = [
   'handoffs:read',
   'handoffs:write',
   'reporting:read',
+  'gdpr:write',
+  'gdpr:read',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
@@ -85,6 +90,7 @@ export interface AccountSettings {
   apiClients: Record<string, { name: string; scopes: string[]; revoked: boolean }>;
   statusWebhookUrl: string | null;
   conversationIdleMinutes: number;
+  lineTypeCheck: { enabled: boolean; cacheDays: number };
 }
 
 /** A skill named by its id or its name, in any case (names are unique case-insensitively); undefined if none. */
@@ -103,6 +109,7 @@ export const initialSettings = (): AccountSettings => ({
   apiClients: {},
   statusWebhookUrl: null,
   conversationIdleMinutes: DEFAULT_CONVERSATION_IDLE_MINUTES,
+  lineTypeCheck: { enabled: false, cacheDays: DEFAULT_LINE_TYPE_CACHE_DAYS },
 });
 
 export type AccountSettingsCommand =
@@ -125,7 +132,8 @@ export type AccountSettingsCommand =
   | { type: 'RevokeApiClient'; accountId: string; clientId: string }
   | { type: 'SetStatusWebhook'; accountId: string; url: string }
   | { type: 'RemoveStatusWebhook'; accountId: string }
-  | { type: 'SetConversationIdleTimeout'; accountId: string; minutes: number };
+  | { type: 'SetConversationIdleTimeout'; accountId: string; minutes: number }
+  | { type: 'SetLineTypeCheck'; accountId: string; enabled: boolean; cacheDays: number };
 
 export type SettingsEvent = {
   [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
@@ -247,6 +255,15 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       }
       if (settings.conversationIdleMinutes === command.minutes) return [];
       return [{ type: 'ConversationIdleTimeoutSet', data: { accountId, minutes: command.minutes } }];
+    case 'SetLineTypeCheck': {
+      if (!Number.isInteger(command.cacheDays) || command.cacheDays < 1 || command.cacheDays > 365) {
+        throw new DomainError('INVALID_CACHE_DAYS', 'cacheDays must be a whole number from 1 to 365.', 'cacheDays');
+      }
+      const { enabled, cacheDays } = command;
+      const current = settings.lineTypeCheck;
+      if (current.enabled === enabled && current.cacheDays === cacheDays) return [];
+      return [{ type: 'LineTypeCheckSet', data: { accountId, enabled, cacheDays } }];
+    }
   }
 }
 
@@ -298,5 +315,7 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
       return { ...settings, statusWebhookUrl: null };
     case 'ConversationIdleTimeoutSet':
       return { ...settings, conversationIdleMinutes: event.data.minutes };
+    case 'LineTypeCheckSet':
+      return { ...settings, lineTypeCheck: { enabled: event.data.enabled, cacheDays: event.data.cacheDays } };
   }
 }

@@ -121,6 +121,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'SetStatusWebhook':
     case 'RemoveStatusWebhook':
     case 'SetConversationIdleTimeout':
+    case 'SetLineTypeCheck':
       requireAccount(state);
       return decideSettings(command, state.settings);
     case 'CreateAccount': {
@@ -224,6 +225,7 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'StatusWebhookSet':
     case 'StatusWebhookRemoved':
     case 'ConversationIdleTimeoutSet':
+    case 'LineTypeCheckSet':
       return { ...state, settings: evolveSettings(state.settings, event) };
     case 'AccountCreated':
       return {

@@ -22,12 +22,24 @@ export function classifyKeyword(body: string): 'opt-out' | 'opt-in' | 'help' | n
 }
 
 const base = { accountId: z.string(), consumerRef: z.string() };
-const via = z.enum(['keyword', 'provider-21610', 'api']);
+/** How an opt-in or opt-out arrived: an SMS keyword, the provider's 21610 answer, the API, or the web tool. */
+const via = z.enum(['keyword', 'provider-21610', 'api', 'web']);
 
 export const ConsumerEvents = {
   ConsumerOptedOut: z.object({ ...base, keyword: z.string().nullable(), channel: z.string(), via }),
   ConsumerOptedIn: z.object({ ...base, keyword: z.string().nullable(), channel: z.string(), via }),
-  ConsumerErased: z.object({ ...base, requestedBy: z.string() }),
+  /**
+   * GDPR erasure (F14): the consumer's key is deleted before this is appended, so every sealed copy of their
+   * number, variables and texts is unreadable; read models redact their rows on it.
+   */
+  ConsumerErased: z.object({
+    ...base,
+    requestedBy: z.string(),
+    erasureId: z.string().optional(),
+    requestedAt: z.string().optional(),
+  }),
+  /** Who exported the consumer's data (a DSAR), and when: the audit trail of every export. */
+  ConsumerDataExported: z.object({ ...base, exportedBy: z.string(), exportId: z.string(), exportedAt: z.string() }),
   /** The consumer's one open conversation (F18): the router's lock, and the dispatcher's open-conversation rule. */
   ConsumerConversationLinked: z.object({ ...base, conversationId: z.string() }),
   ConsumerConversationUnlinked: z.object({ ...base, conversationId: z.string() }),
@@ -52,11 +64,28 @@ export type ConsumerCommand =
       via: z.infer<typeof via>;
     }
   | { type: 'LinkConversation'; accountId: string; consumerRef: string; conversationId: string }
-  | { type: 'UnlinkConversation'; accountId: string; consumerRef: string; conversationId: string };
+  | { type: 'UnlinkConversation'; accountId: string; consumerRef: string; conversationId: string }
+  | {
+      type: 'Erase';
+      accountId: string;
+      consumerRef: string;
+      requestedBy: string;
+      erasureId: string;
+      requestedAt: string;
+    }
+  | {
+      type: 'RecordExport';
+      accountId: string;
+      consumerRef: string;
+      exportedBy: string;
+      exportId: string;
+      exportedAt: string;
+    };
 
 export interface Consumer {
   exists: boolean;
   optedOut: boolean;
+  /** Erased, and nothing recorded since: a later contact (a reply, a new campaign) starts the consumer afresh. */
   erased: boolean;
   /** The open conversation, if any; at most one at a time per consumer and account. */
   openConversationId: string | null;
@@ -70,7 +99,6 @@ export const initialState = (): Consumer => ({
 });
 
 export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent[] => {
-  if (state.erased) throw new DomainError('CONSUMER_ERASED', 'This consumer was erased.');
   switch (command.type) {
     case 'OptOut': {
       const { type: _type, ...data } = command;
@@ -93,6 +121,26 @@ export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent
       if (state.openConversationId !== command.conversationId) return [];
       return [{ type: 'ConsumerConversationUnlinked', data }];
     }
+    case 'Erase': {
+      // Always recorded, even twice: a consumer known only as a campaign recipient has no events of their own
+      // that would tell whether new personal data arrived (under a new key) since the last erasure.
+      const { type: _type, ...data } = command;
+      const { accountId, consumerRef } = command;
+      // The open conversation is closed by the erasure; the link goes with it, so a later reply opens a new one.
+      const unlink: ConsumerEvent[] = state.openConversationId
+        ? [
+            {
+              type: 'ConsumerConversationUnlinked',
+              data: { accountId, consumerRef, conversationId: state.openConversationId },
+            },
+          ]
+        : [];
+      return [...unlink, { type: 'ConsumerErased', data }];
+    }
+    case 'RecordExport': {
+      const { type: _type, ...data } = command;
+      return [{ type: 'ConsumerDataExported', data }];
+    }
     default:
       return assertNever(command);
   }
@@ -101,13 +149,16 @@ export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent
 export const evolve = (state: Consumer, event: ConsumerEvent): Consumer => {
   switch (event.type) {
     case 'ConsumerOptedOut':
-      return { ...state, exists: true, optedOut: true };
+      return { ...state, exists: true, erased: false, optedOut: true };
     case 'ConsumerOptedIn':
-      return { ...state, exists: true, optedOut: false };
+      return { ...state, exists: true, erased: false, optedOut: false };
     case 'ConsumerErased':
-      return { ...state, erased: true };
+      // An opt-out outlives the erasure (it holds no personal data): an erased number that said STOP stays out.
+      return { ...state, erased: true, openConversationId: null };
+    case 'ConsumerDataExported':
+      return state;
     case 'ConsumerConversationLinked':
-      return { ...state, exists: true, openConversationId: event.data.conversationId };
+      return { ...state, exists: true, erased: false, openConversationId: event.data.conversationId };
     case 'ConsumerConversationUnlinked':
       return { ...state, openConversationId: null };
     default:

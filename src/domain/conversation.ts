@@ -55,7 +55,7 @@ export const ConversationEvents = {
     accountId: z.string(),
     conversationId: z.string(),
     by: z.string(),
-    reason: z.enum(['agent', 'idle-timeout', 'consumer-opted-out']),
+    reason: z.enum(['agent', 'idle-timeout', 'consumer-opted-out', 'consumer-erased']),
     closedAt: z.string(),
   }),
 };
@@ -87,7 +87,7 @@ export type ConversationCommand =
       accountId: string;
       conversationId: string;
       by: string;
-      reason: 'agent' | 'idle-timeout' | 'consumer-opted-out';
+      reason: 'agent' | 'idle-timeout' | 'consumer-opted-out' | 'consumer-erased';
       now: string;
     };
 

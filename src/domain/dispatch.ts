@@ -39,6 +39,8 @@ export interface DispatchFacts {
    */
   withinDailyCap: boolean;
   dailyCap: number;
+  /** The account checks line types (B4) and Lookup says this number is a landline. */
+  landline: boolean;
 }
 
 export interface Send {
@@ -94,7 +96,8 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
     return { kind: 'wait', until: new Date(message.notBefore), why: 'not-due' };
   }
 
-  if (!facts.recipient || facts.consumer.erased) return { kind: 'skip', reason: 'erased' };
+  // Erased means the key that sealed this recipient is gone; a number that came back since has a new one.
+  if (!facts.recipient) return { kind: 'skip', reason: 'erased' };
   if (campaign.status === 'cancelled' || campaign.status === 'failed') return { kind: 'skip', reason: 'cancelled' };
   const missing = missingBotUsers(account);
   if (missing.length > 0) {
@@ -105,6 +108,7 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
   if (facts.openConversation && facts.openConversation.status !== 'closed') {
     return { kind: 'skip', reason: 'open-conversation' };
   }
+  if (facts.landline) return { kind: 'skip', reason: 'landline' };
   if (!sender) {
     return { kind: 'fail', code: 'SENDER_REMOVED', message: 'The campaign sender was removed from the account.' };
   }

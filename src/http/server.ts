@@ -20,6 +20,7 @@ import { authRoutes } from './web/auth.ts';
 import { campaignWizardRoutes } from './web/campaign-wizard.ts';
 import { campaignWebRoutes } from './web/campaigns.ts';
 import { eventHistoryRoutes } from './web/events.ts';
+import { gdprWebRoutes } from './web/gdpr.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
 import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
@@ -87,6 +88,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(campaignWebRoutes(app));
   server.use(settingsRoutes(app));
   server.use(webhookWebRoutes(app));
+  server.use(gdprWebRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
   server.use(notFound);

@@ -37,10 +37,27 @@ export function open<T>(key: Buffer, sealed: string): T {
   return JSON.parse(plaintext.toString('utf8')) as T;
 }
 
-/** Keys and the ref secret, cached in memory for the dispatch hot path. */
+/**
+ * How long a key cached by one process may outlive its erasure by another (ROLE=web erases, ROLE=worker sends):
+ * each process looks for new erasures at most this often before it trusts its cache. An erasure waits this long
+ * before it is acknowledged, so that no process can still open the consumer's data afterwards.
+ */
+export const KEY_CACHE_STALENESS_MS = 1000;
+
+/**
+ * Keys and the ref secret, cached in memory for the dispatch hot path. An erased consumer's key row stays, with
+ * no key and `erased_at` set; a later contact (a new campaign, a reply) gives them a new key, which cannot open
+ * anything sealed before the erasure.
+ */
 export class PersonalData {
   private refSecret: Buffer | null = null;
   private readonly keys = new Map<string, Buffer>();
+  /** The newest erasure this process has seen (max erased_at), and when it last looked. */
+  private erasureMark: string | null = null;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private checking: Promise<void> | null = null;
+  /** Bumped whenever the cache is cleared, so a key read before an erasure is not cached after it. */
+  private generation = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -62,26 +79,66 @@ export class PersonalData {
       .slice(0, 40);
   }
 
-  /** Makes sure each consumer has a key (one insert and one select for the whole batch); returns them by ref. */
+  /** The ref of an in-app consumer (F6), by the brand's consumer id; never equal to a phone number's ref. */
+  inAppConsumerRef(accountId: string, consumerId: string): Promise<string> {
+    return this.consumerRef(accountId, `inapp:${consumerId}`);
+  }
+
+  /** Clears the cache when another process erased someone since the last look (at most every STALENESS ms). */
+  private async dropErasedFromCache(): Promise<void> {
+    const started = Date.now();
+    if (started - this.checkedAt < KEY_CACHE_STALENESS_MS) return;
+    this.checking ??= (async () => {
+      try {
+        const row = await this.db('consumer_keys').whereNotNull('erased_at').max('erased_at as mark').first();
+        const mark = row?.mark ? new Date(row.mark as string).toISOString() : null;
+        if (mark !== this.erasureMark) {
+          this.keys.clear();
+          this.generation += 1;
+          this.erasureMark = mark;
+        }
+        this.checkedAt = started;
+      } finally {
+        this.checking = null;
+      }
+    })();
+    await this.checking;
+  }
+
+  /**
+   * Makes sure each consumer has a key (one insert and one select per 1000), returns them by ref. An erased
+   * consumer gets a new key: what was sealed before the erasure stays unreadable.
+   */
   async ensureKeys(accountId: string, refs: string[]): Promise<Map<string, Buffer>> {
-    const missing = [...new Set(refs)].filter((ref) => !this.keys.has(`${accountId}:${ref}`));
+    await this.dropErasedFromCache();
+    const generation = this.generation;
+    const found = new Map<string, Buffer>();
+    const missing: string[] = [];
+    for (const ref of new Set(refs)) {
+      const cached = this.keys.get(`${accountId}:${ref}`);
+      if (cached) found.set(ref, cached);
+      else missing.push(ref);
+    }
     for (let start = 0; start < missing.length; start += 1000) {
       const chunk = missing.slice(start, start + 1000);
       await this.db('consumer_keys')
         .insert(chunk.map((ref) => ({ account_id: accountId, consumer_ref: ref, key: randomBytes(32) })))
         .onConflict(['account_id', 'consumer_ref'])
-        .ignore();
+        .merge(['key'])
+        .whereNull('consumer_keys.key');
       const rows = await this.db('consumer_keys')
         .where({ account_id: accountId })
         .whereIn('consumer_ref', chunk)
         .select('consumer_ref', 'key');
       for (const row of rows) {
-        if (row.key) this.keys.set(`${accountId}:${row.consumer_ref}`, row.key as Buffer);
+        if (!row.key) continue;
+        found.set(row.consumer_ref as string, row.key as Buffer);
+        if (generation === this.generation) this.keys.set(`${accountId}:${row.consumer_ref}`, row.key as Buffer);
       }
     }
     const result = new Map<string, Buffer>();
     for (const ref of refs) {
-      const key = this.keys.get(`${accountId}:${ref}`);
+      const key = found.get(ref);
       if (!key) throw new ConsumerKeyErasedError(ref);
       result.set(ref, key);
     }
@@ -93,15 +150,52 @@ export class PersonalData {
     return seal(keys.get(ref)!, payload);
   }
 
-  /** Opens a sealed payload; throws ConsumerKeyErasedError when the consumer was erased. */
+  /**
+   * Opens a sealed payload; throws ConsumerKeyErasedError when the consumer's key that sealed it was erased
+   * (the key is gone, or a newer key cannot open what the erased one sealed).
+   */
   async openFor<T>(accountId: string, ref: string, sealed: string): Promise<T> {
-    let key = this.keys.get(`${accountId}:${ref}`);
-    if (!key) {
-      const row = await this.db('consumer_keys').where({ account_id: accountId, consumer_ref: ref }).first('key');
-      if (!row?.key) throw new ConsumerKeyErasedError(ref);
-      key = row.key as Buffer;
-      this.keys.set(`${accountId}:${ref}`, key);
+    await this.dropErasedFromCache();
+    const cacheKey = `${accountId}:${ref}`;
+    const cached = this.keys.get(cacheKey);
+    if (cached) {
+      try {
+        return open<T>(cached, sealed);
+      } catch {
+        // Sealed under a key this process has not seen (one made after an erasure): ask the database.
+        this.keys.delete(cacheKey);
+      }
     }
-    return open<T>(key, sealed);
+    const generation = this.generation;
+    const row = await this.db('consumer_keys')
+      .where({ account_id: accountId, consumer_ref: ref })
+      .first('key', 'erased_at');
+    if (!row?.key) throw new ConsumerKeyErasedError(ref);
+    if (generation === this.generation) this.keys.set(cacheKey, row.key as Buffer);
+    try {
+      return open<T>(row.key as Buffer, sealed);
+    } catch (error) {
+      if (row.erased_at) throw new ConsumerKeyErasedError(ref);
+      throw error;
+    }
+  }
+
+  /** Whether the consumer has a live key: someone the account holds personal data about. */
+  async hasKey(accountId: string, ref: string): Promise<boolean> {
+    const row = await this.db('consumer_keys').where({ account_id: accountId, consumer_ref: ref }).first('key');
+    return Boolean(row?.key);
+  }
+
+  /**
+   * Crypto-shredding: deletes the consumer's key, here and (within KEY_CACHE_STALENESS_MS) in every process's
+   * cache. Every copy sealed with it, in events and read models, can no longer be opened.
+   */
+  async erase(accountId: string, ref: string): Promise<void> {
+    await this.db('consumer_keys')
+      .insert({ account_id: accountId, consumer_ref: ref, key: null, erased_at: this.db.fn.now() })
+      .onConflict(['account_id', 'consumer_ref'])
+      .merge(['key', 'erased_at']);
+    this.keys.delete(`${accountId}:${ref}`);
+    this.generation += 1;
   }
 }

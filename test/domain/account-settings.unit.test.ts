@@ -127,3 +127,25 @@ describe('findSkill', () => {
     expect(findSkill(settings, 'Billing')).toBeUndefined();
   });
 });
+
+describe('line type check (B4)', () => {
+  const set = (enabled: boolean, cacheDays: number) =>
+    ({ type: 'SetLineTypeCheck', accountId, enabled, cacheDays }) as const;
+  const checked: AccountEvent = { type: 'LineTypeCheckSet', data: { accountId, enabled: true, cacheDays: 30 } };
+
+  it('is off by default; switching it on records the cache period', () => {
+    given([created]).when(set(true, 30)).then([checked]);
+    given([created]).when(set(false, 30)).then([]);
+  });
+
+  it('setting what is already set decides nothing; a new period is recorded', () => {
+    given([created, checked]).when(set(true, 30)).then([]);
+    given([created, checked])
+      .when(set(true, 7))
+      .then([{ type: 'LineTypeCheckSet', data: { accountId, enabled: true, cacheDays: 7 } }]);
+  });
+
+  it('refuses a cache period outside 1 to 365 days, naming the field', () => {
+    for (const days of [0, 366, 1.5]) given([created]).when(set(true, days)).thenThrows('INVALID_CACHE_DAYS');
+  });
+});

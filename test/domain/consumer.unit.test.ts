@@ -65,9 +65,15 @@ describe('consumer decider', () => {
       given([optedOut, optedIn]).when(optOut).then([optedOut]);
     });
 
-    it('refuses an erased consumer with CONSUMER_ERASED', () => {
-      given([erased]).when(optOut).thenThrows('CONSUMER_ERASED');
-      given([optedOut, optedIn, erased]).when(optOut).thenThrows('CONSUMER_ERASED');
+    it('still opts out a number that was erased: a STOP is always honoured', () => {
+      given([erased]).when(optOut).then([optedOut]);
+      given([optedOut, optedIn, erased]).when(optOut).then([optedOut]);
+    });
+
+    it('an opt-out outlives the erasure', () => {
+      given([optedOut, erased])
+        .when({ ...optOut, keyword: 'QUIT' })
+        .then([]);
     });
   });
 
@@ -84,9 +90,9 @@ describe('consumer decider', () => {
       given([optedOut, optedIn]).when(optIn).then([]);
     });
 
-    it('refuses an erased consumer with CONSUMER_ERASED', () => {
-      given([erased]).when(optIn).thenThrows('CONSUMER_ERASED');
-      given([optedOut, erased]).when(optIn).thenThrows('CONSUMER_ERASED');
+    it('opts back in a number that opted out before its erasure', () => {
+      given([optedOut, erased]).when(optIn).then([optedIn]);
+      given([erased]).when(optIn).then([]);
     });
   });
 
@@ -190,8 +196,10 @@ describe('consumer conversation link (F18)', () => {
       .then([linked('c2')]);
   });
 
-  it('an erased consumer is never linked', () => {
-    given([erased]).when(link('c1')).thenThrows('CONSUMER_ERASED');
+  it('a number that comes back after its erasure gets a new conversation', () => {
+    given([linked('c1'), erased])
+      .when(link('c2'))
+      .then([linked('c2')]);
   });
 
   it('tracks the open conversation in its state', () => {
@@ -200,5 +208,63 @@ describe('consumer conversation link (F18)', () => {
     expect(
       [linked('c1'), unlinked('c1')].reduce(consumer.evolve, consumer.initialState()).openConversationId,
     ).toBeNull();
+  });
+});
+
+describe('Erase and RecordExport', () => {
+  const erase: ConsumerCommand = {
+    type: 'Erase',
+    accountId,
+    consumerRef,
+    requestedBy: 'u-admin',
+    erasureId: 'e-1',
+    requestedAt: '2026-12-01T10:00:00.000Z',
+  };
+  const erasedEvent: ConsumerEvent = {
+    type: 'ConsumerErased',
+    data: { accountId, consumerRef, requestedBy: 'u-admin', erasureId: 'e-1', requestedAt: '2026-12-01T10:00:00.000Z' },
+  };
+  const linked: ConsumerEvent = {
+    type: 'ConsumerConversationLinked',
+    data: { accountId, consumerRef, conversationId: 'c1' },
+  };
+
+  it('erases a consumer, even one never seen (a campaign recipient has no consumer events)', () => {
+    given([]).when(erase).then([erasedEvent]);
+    given([optedOut]).when(erase).then([erasedEvent]);
+  });
+
+  it('unlinks the open conversation with the erasure', () => {
+    given([linked])
+      .when(erase)
+      .then([
+        { type: 'ConsumerConversationUnlinked', data: { accountId, consumerRef, conversationId: 'c1' } },
+        erasedEvent,
+      ]);
+  });
+
+  it('erases again when asked again (new data may have come under a new key meanwhile)', () => {
+    given([erasedEvent]).when(erase).then([erasedEvent]);
+  });
+
+  it('erases again after the number came back', () => {
+    given([erasedEvent, optedOut]).when(erase).then([erasedEvent]);
+  });
+
+  it('records who exported the data, erased or not', () => {
+    const exported: ConsumerEvent = {
+      type: 'ConsumerDataExported',
+      data: { accountId, consumerRef, exportedBy: 'client-1', exportId: 'x-1', exportedAt: '2026-12-01T10:00:00.000Z' },
+    };
+    const command: ConsumerCommand = {
+      type: 'RecordExport',
+      accountId,
+      consumerRef,
+      exportedBy: 'client-1',
+      exportId: 'x-1',
+      exportedAt: '2026-12-01T10:00:00.000Z',
+    };
+    given([]).when(command).then([exported]);
+    given([erasedEvent]).when(command).then([exported]);
   });
 });

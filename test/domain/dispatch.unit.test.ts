@@ -96,6 +96,7 @@ interface Given {
   recipient?: DispatchFacts['recipient'];
   zones?: string[] | null;
   withinDailyCap?: boolean;
+  landline?: boolean;
 }
 
 function given(streams: Given) {
@@ -114,6 +115,7 @@ function given(streams: Given) {
         now: new Date(now),
         withinDailyCap: streams.withinDailyCap ?? true,
         dailyCap: 100_000,
+        landline: streams.landline ?? false,
       };
       const decision = decideDispatch(facts);
       return {
@@ -216,13 +218,20 @@ describe('dispatch decider', () => {
 
     it('a consumer whose key was erased', () => {
       given({ recipient: null }).when(noon).then({ kind: 'skip', reason: 'erased' });
+    });
+
+    it('not a number that came back after an erasure: its new message opens with its new key', () => {
       const erased: DomainEvent = {
         type: 'ConsumerErased',
-        data: { accountId, consumerRef: 'ref-1', requestedBy: 'u' },
+        data: { accountId, consumerRef: 'ref-1', requestedBy: 'u', erasureId: 'e1', requestedAt: noon },
       };
       given({ consumer: [erased] })
         .when(noon)
-        .then({ kind: 'skip', reason: 'erased' });
+        .thenMatches({ kind: 'start' });
+    });
+
+    it('a landline, when the account checks line types (B4)', () => {
+      given({ landline: true }).when(noon).then({ kind: 'skip', reason: 'landline' });
     });
   });
 

@@ -29,7 +29,7 @@ const twilioError = (res: Response, status: number, code: number, message: strin
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The Twilio REST subset the product uses (Messages create/list/fetch, Lookup v2), the consumer's phone
+ * The Twilio REST subset the product uses (Messages create/list/fetch, redact and delete, Lookup v2), the consumer's phone
  * (`/sandbox/phone/reply`) and the fault controls. Mounted at `/sandbox`, before sessions and CSRF: the REST
  * paths use Twilio's Basic auth, as the real API does.
  */
@@ -46,6 +46,8 @@ export class TwilioSandbox {
     api.post('/Messages.json', (req, res, next) => this.createMessage(req, res).catch(next));
     api.get('/Messages.json', (req, res, next) => this.listMessages(req, res).catch(next));
     api.get('/Messages/:sid.json', (req, res, next) => this.fetchMessage(req, res).catch(next));
+    api.post('/Messages/:sid.json', (req, res, next) => this.updateMessage(req, res).catch(next));
+    api.delete('/Messages/:sid.json', (req, res, next) => this.deleteMessage(req, res).catch(next));
     router.use('/twilio/2010-04-01/Accounts/:accountSid', api);
     router.get('/twilio/lookups/v2/PhoneNumbers/:number', (req, res, next) => {
       void this.authenticate(req, res, () => this.lookup(req, res).catch(next));
@@ -263,6 +265,28 @@ export class TwilioSandbox {
       .first<SandboxMessageRow | undefined>();
     if (!row) return void twilioError(res, 404, 20404, `The requested resource ${req.path} was not found`);
     res.json(toTwilioJson(row, this.basePath(req)));
+  }
+
+  /** Twilio's message update: `Body=""` redacts the text (GDPR erasure); any other body is refused, as there. */
+  private async updateMessage(req: Request, res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.Body !== '') return void twilioError(res, 400, 21605, 'A message can only be updated to redact its Body.');
+    const [row] = await this.deps
+      .db('sandbox_messages')
+      .where({ account_sid: req.params.accountSid, sid: req.params.sid })
+      .update({ body: '', date_updated: new Date() })
+      .returning<SandboxMessageRow[]>('*');
+    if (!row) return void twilioError(res, 404, 20404, `The requested resource ${req.path} was not found`);
+    res.json(toTwilioJson(row, this.basePath(req)));
+  }
+
+  private async deleteMessage(req: Request, res: Response): Promise<void> {
+    const deleted = await this.deps
+      .db('sandbox_messages')
+      .where({ account_sid: req.params.accountSid, sid: req.params.sid })
+      .delete();
+    if (deleted === 0) return void twilioError(res, 404, 20404, `The requested resource ${req.path} was not found`);
+    res.status(204).end();
   }
 
   private async lookup(req: Request, res: Response): Promise<void> {

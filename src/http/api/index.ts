@@ -6,6 +6,7 @@ import { oauthRoutes } from '../oauth.ts';
 import { requireScope } from './auth.ts';
 import { campaignApiRoutes } from './campaigns.ts';
 import { requestTrace, sendApiError } from './errors.ts';
+import { gdprApiRoutes } from './gdpr.ts';
 import { handoffApiRoutes } from './handoffs.ts';
 import { idempotency } from './idempotency.ts';
 import { missingFields } from './liveperson/errors.ts';
@@ -68,6 +69,7 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   campaignApiRoutes(app, account, registry, { ...guards, scope: livepersonGuards(app, tokens).scope });
   reportingApiRoutes(app, account, registry, guards);
   webhookApiRoutes(app, account, registry, guards);
+  gdprApiRoutes(app, account, registry, guards);
   router.use(API_PREFIX, account);
   registry.include(liveperson.registry);
 

@@ -5,6 +5,7 @@ import {
   removeSender,
   setConversationIdleTimeout,
   setDefaultTimeZone,
+  setLineTypeCheck,
   setReceivingWindow,
   setSenderRate,
   setSendRate,
@@ -54,6 +55,7 @@ export function settingsRoutes(app: AppContext): Router {
       weekdays: WEEKDAYS,
       timeZone: settings.defaultTimeZone,
       idleMinutes: settings.conversationIdleMinutes,
+      lineTypeCheck: settings.lineTypeCheck,
       apiClients: Object.entries(settings.apiClients).map(([id, client]) => ({ id, ...client })),
       scopes: API_SCOPES,
       canEdit: (EDITORS as readonly string[]).includes(req.user!.role),
@@ -178,6 +180,19 @@ export function settingsRoutes(app: AppContext): Router {
         throw new DomainError('INVALID_TIMEOUT', 'The timeout is a whole number of minutes.', 'minutes');
       }
       return setConversationIdleTimeout(app, { accountId: accountId(req), minutes: Number(minutes) }, context(req));
+    }),
+  );
+
+  router.post(
+    '/settings/line-type-check',
+    requireRole(...EDITORS),
+    change('line-type', (req) => {
+      const days = text(req, 'cacheDays');
+      if (!/^\d+$/.test(days)) {
+        throw new DomainError('INVALID_CACHE_DAYS', 'The cache period is a whole number of days.', 'cacheDays');
+      }
+      const enabled = (req.body as Record<string, unknown> | undefined)?.enabled === 'on';
+      return setLineTypeCheck(app, { accountId: accountId(req), enabled, cacheDays: Number(days) }, context(req));
     }),
   );
 

@@ -26,7 +26,11 @@ async function token(clientId: string, clientSecret: string): Promise<string> {
 }
 
 async function newClient(accountId: string, scopes: string[]) {
-  const client = await createApiClient(running.app, { accountId, name: `client ${scopes.join(' ')}`, scopes }, system);
+  const client = await createApiClient(
+    running.app,
+    { accountId, name: `client ${scopes.join(' ')}`.slice(0, 100), scopes },
+    system,
+  );
   await waitForProjection(running.app.db, 'api-clients', client.position!, { timeoutMs: 5000 });
   return client;
 }
