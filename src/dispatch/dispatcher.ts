@@ -286,7 +286,7 @@ export class Dispatcher {
     now: Date,
   ): Promise<DispatchFacts & { allowanceHeld: boolean }> {
     const queued = state.queued!;
-    const [accountState, campaignState, consumerState, recipient] = await Promise.all([
+    const [cachedAccount, campaignState, consumerState, recipient] = await Promise.all([
       this.accounts.get(account.accountStream(accountId)),
       this.campaigns.get(campaign.campaignStream(queued.campaignId)),
       this.deps.store
@@ -297,6 +297,11 @@ export class Dispatcher {
         throw error;
       }),
     ]);
+    // A sender added moments before its campaign may be newer than the cached account: look again before
+    // deciding it was removed.
+    const accountState = cachedAccount.settings.senders[queued.senderId]
+      ? cachedAccount
+      : await this.accounts.get(account.accountStream(accountId), { fresh: true });
     const openConversation = consumerState.openConversationId
       ? foldStream(
           conversation,

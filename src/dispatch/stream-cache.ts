@@ -22,9 +22,10 @@ export class StreamCache<S> {
     private readonly maxAgeMs: number,
   ) {}
 
-  get(streamId: string): Promise<S> {
+  /** The state, at most `maxAgeMs` old; `fresh` reads what the stream gained since, whatever the entry's age. */
+  get(streamId: string, options: { fresh?: boolean } = {}): Promise<S> {
     const entry = this.entries.get(streamId);
-    if (entry && Date.now() - entry.checkedAt < this.maxAgeMs) return Promise.resolve(entry.state);
+    if (entry && !options.fresh && Date.now() - entry.checkedAt < this.maxAgeMs) return Promise.resolve(entry.state);
     const pending = this.loading.get(streamId);
     if (pending) return pending;
     const load = this.refresh(streamId, entry).finally(() => this.loading.delete(streamId));
