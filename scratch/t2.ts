@@ -1,0 +1,12 @@
+import { previewRecipients } from '../src/app/csv-recipients.ts';
+import iconv from 'iconv-lite';
+const t = { text: 'Hi {{first_name}}, code ${{2}}.', optOut: 'STOP' };
+const show = async (csv: any, o = {}) => { try { const r = await previewRecipients({ csv }, t, o); console.log(JSON.stringify({ ...r, valid: r.valid.length })); } catch (e) { console.log('ERR', (e as Error).name, (e as any).code, (e as Error).message); } };
+await show('phone,first_name,code\n+14155550201,Ada,A1\n\n(479) 555-0130,Bo,B\n+14155550202,,C\n4.47911E+11,X,Y\n001 415 555 0203,Z,Q\n');
+await show('phone,first_name,code\n(479) 555-0130,Bo,B\n', { defaultCountry: 'US' });
+await show(iconv.encode('phone;first_name;code\r\n+14155550201;José;A1\r\n', 'win1252'));
+await show(Buffer.from([0x89,0x50,0x4e,0x47,0,0,1,2]));
+await show(Buffer.alloc(0));
+await show('phone,first_name\n');
+await show('phone,first_name,code\n"+14155550201,Ada,A1\n');
+await show('phone,first_name,code\n+14155550201,"Ada"x,A1\n');
