@@ -12,6 +12,7 @@ import handoffNames from './20261126_0010_handoff_names.ts';
 import statusWebhooks from './20261126_0011_status_webhooks.ts';
 import conversations from './20261126_0012_conversations.ts';
 import campaignUploads from './20261126_0013_campaign_uploads.ts';
+import wizardRecipients from './20261201_1501_wizard_recipients.ts';
 
 /** In order. A new migration is a new file, added at the end. */
 export const migrations: Migration[] = [
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   statusWebhooks,
   conversations,
   campaignUploads,
+  wizardRecipients,
 ];

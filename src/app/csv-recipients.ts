@@ -14,7 +14,9 @@ const MAX_FIELD = 65_536;
 export interface PreviewRow {
   /** The row as a spreadsheet numbers it: the header is row 1, and blank lines count. */
   row: number;
+  /** The whole row, and its number cell as written. */
   input: string;
+  written: string;
   phone: string | null;
   text: string | null;
   error: string | null;
@@ -110,7 +112,7 @@ export async function previewRecipients(
     }
     // The preview shows the first rows, and every row with an error up to the same bound.
     if (result.rows.length < keepRows || (error && result.rows.length < keepRows * 2)) {
-      result.rows.push({ row, input, phone, text, error });
+      result.rows.push({ row, input, written: rawPhone, phone, text, error });
     }
   };
 

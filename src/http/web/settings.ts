@@ -4,6 +4,7 @@ import {
   addSkill,
   removeSender,
   setConversationIdleTimeout,
+  setDefaultCountry,
   setDefaultTimeZone,
   setReceivingWindow,
   setSenderRate,
@@ -14,6 +15,7 @@ import { createApiClient, revokeApiClient } from '../../app/api-clients.ts';
 import type { AppContext } from '../../app/context.ts';
 import { API_SCOPES, DEFAULT_ACCOUNT_SEND_RATE, WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { countryChoices } from '../../domain/phone-input.ts';
 import { DEFAULT_SMS_WINDOW } from '../../domain/receiving-window.ts';
 import type { GlobalPosition } from '../../eventstore/port.ts';
 import { withPosition } from './consistency.ts';
@@ -52,6 +54,8 @@ export function settingsRoutes(app: AppContext): Router {
       window: settings.windows.sms ?? DEFAULT_SMS_WINDOW,
       weekdays: WEEKDAYS,
       timeZone: settings.defaultTimeZone,
+      defaultCountry: settings.defaultCountry,
+      countries: countryChoices(),
       idleMinutes: settings.conversationIdleMinutes,
       apiClients: Object.entries(settings.apiClients).map(([id, client]) => ({ id, ...client })),
       scopes: API_SCOPES,
@@ -165,6 +169,14 @@ export function settingsRoutes(app: AppContext): Router {
     requireRole(...EDITORS),
     change('time-zone', (req) =>
       setDefaultTimeZone(app, { accountId: accountId(req), timeZone: text(req, 'timeZone') }, context(req)),
+    ),
+  );
+
+  router.post(
+    '/settings/default-country',
+    requireRole(...EDITORS),
+    change('default-country', (req) =>
+      setDefaultCountry(app, { accountId: accountId(req), country: text(req, 'country') || null }, context(req)),
     ),
   );
 
