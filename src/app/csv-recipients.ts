@@ -97,8 +97,8 @@ export async function previewRecipients(
     const picked: Record<string, string> = {};
     for (const name of used) if (Object.hasOwn(variables, name)) picked[name] = variables[name]!;
     if (!error) {
-      // An empty cell is no value: "Hi , your order…" must never go out.
-      const empty = used.find((name) => picked[name] === '');
+      // An empty cell (or a column the file lacks) is no value: "Hi , your order…" must never go out.
+      const empty = used.find((name) => (picked[name] ?? '').trim() === '');
       const rendered = renderSms(template.text, picked);
       if (empty !== undefined) error = `MISSING_VARIABLE=${empty}`;
       else if (!rendered.ok) error = rendered.error;

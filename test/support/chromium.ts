@@ -10,7 +10,9 @@ const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  * Debian's Chromium, headless, as root needs it: no sandbox, no GPU, nothing talking to the network, and a fresh
  * profile each time. `.ci/run` installs it; without it the browser tests fail, saying so.
  */
-export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchChromium(
+  options: { javaScriptEnabled?: boolean } = {},
+): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   if (!existsSync(EXECUTABLE)) {
     throw new Error(`Chromium is not at ${EXECUTABLE}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
@@ -27,6 +29,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
       '--no-first-run',
     ],
     viewport: { width: 1280, height: 900 },
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
   return {
     context,

@@ -21,7 +21,8 @@ const PROBLEMS: Record<string, string> = {
 
 export function problemText(code: string): string {
   const [name, variable] = code.split('=');
-  if (name === 'MISSING_VARIABLE') return `The message uses {{${variable}}}, and this row’s cell for it is empty.`;
+  if (name === 'MISSING_VARIABLE')
+    return `The message uses {{${variable}}}, and this row has no value for it (an empty cell, or no such column).`;
   if (name === 'VARIABLE_NOT_STRING') return `The value for {{${variable}}} is not text.`;
   return PROBLEMS[code] ?? 'This row cannot be sent.';
 }
