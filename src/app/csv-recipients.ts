@@ -120,7 +120,7 @@ export async function previewRecipients(
     if (result.total > maxRows) {
       result.refused = {
         code: 'TOO_MANY_ROWS',
-        message: `The ${what} has ${rows(result.total)} of recipients; a campaign takes at most ${rows(maxRows)}. Nothing was read from it: split it into lists of at most ${maxRows.toLocaleString('en-US')} and make one campaign for each.`,
+        message: `The ${what} has ${rows(result.total)} of recipients; a campaign takes at most ${rows(maxRows)}, so none of them can be sent. Split it into lists of at most ${maxRows.toLocaleString('en-US')} and make one campaign for each.`,
       };
     } else if (result.total === 0) {
       result.refused = {
