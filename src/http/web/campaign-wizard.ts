@@ -147,8 +147,9 @@ export function campaignWizardRoutes(app: AppContext): Router {
     const refused = (status: number, previewError: string) => answerPreview(req, res, { status, previewError });
     const uploadError = uploadErrors.get(req);
     if (uploadError instanceof multer.MulterError) {
+      // 422 like every refusal of the form: htmx swaps it into the preview, where the user is looking.
       await refused(
-        uploadError.code === 'LIMIT_FILE_SIZE' ? 413 : 422,
+        422,
         uploadError.code === 'LIMIT_FILE_SIZE'
           ? 'The file is larger than 5 MB. Split it, or remove columns the message does not use.'
           : 'The upload was refused: send one CSV file with the form.',
