@@ -94,11 +94,13 @@ export async function previewRecipients(
         else if (reading.lineType === 'FIXED_LINE') error = 'LANDLINE';
       }
     }
-    const picked: Record<string, string> = {};
+    // No prototype: a column named __proto__ or constructor is data, like any other column.
+    const picked: Record<string, string> = Object.create(null);
     for (const name of used) if (Object.hasOwn(variables, name)) picked[name] = variables[name]!;
     if (!error) {
       // An empty cell (or a column the file lacks) is no value: "Hi , your order…" must never go out.
-      const empty = used.find((name) => (picked[name] ?? '').trim() === '');
+      // Own properties only: a column named like an object's property ({{constructor}}) is a column like any other.
+      const empty = used.find((name) => !Object.hasOwn(picked, name) || picked[name]!.trim() === '');
       const rendered = renderSms(template.text, picked);
       if (empty !== undefined) error = `MISSING_VARIABLE=${empty}`;
       else if (!rendered.ok) error = rendered.error;
@@ -190,7 +192,7 @@ export async function previewRecipients(
         result.total += 1;
         continue;
       }
-      const variables: Record<string, string> = {};
+      const variables: Record<string, string> = Object.create(null);
       let position = 0;
       for (const [index, name] of header.entries()) {
         if (index === phoneIndex) continue;
@@ -204,16 +206,17 @@ export async function previewRecipients(
       take(line, record.join(', '), record[phoneIndex] ?? '', variables);
     }
   } catch (error) {
-    if (error instanceof CsvFileError) throw error;
-    throw unreadable(error, line);
+    // Only the parser's own errors say the file is unreadable; anything else is a fault of ours, and propagates.
+    if (error instanceof CsvError) throw unreadable(error, line);
+    throw error;
   }
   return finish('file');
 }
 
 /** csv-parse's own messages quote the file's bytes; ours name the row and what to do. */
-function unreadable(error: unknown, line: number): CsvFileError {
+function unreadable(error: CsvError, line: number): CsvFileError {
   const row = line + 1;
-  const code = error instanceof CsvError ? error.code : '';
+  const code = error.code;
   if (code === 'CSV_QUOTE_NOT_CLOSED') {
     return new CsvFileError(
       'CSV_UNREADABLE',

@@ -71,4 +71,23 @@ describe('previewRecipients', () => {
     expect(quote).toContain('never closed');
     expect(quote).not.toContain('Secret');
   });
+
+  it('treats placeholders named like object properties as columns, and blank cells as missing', async () => {
+    const csv = 'phone,first_name,toString\n+14155550101,Ada,\n+14155550102,"  ",x\n';
+    const errors = async (text: string) =>
+      (await previewRecipients({ csv }, { text, optOut: '' })).rows.map((row) => row.error);
+    expect(await errors('Hi {{constructor}}.')).toEqual([
+      'MISSING_VARIABLE=constructor',
+      'MISSING_VARIABLE=constructor',
+    ]);
+    expect(await errors('Hi {{__proto__}}.')).toEqual(['MISSING_VARIABLE=__proto__', 'MISSING_VARIABLE=__proto__']);
+    expect(await errors('Hi {{toString}}.')).toEqual(['MISSING_VARIABLE=toString', null]);
+    expect(await errors('Hi {{first_name}}.')).toEqual([null, 'MISSING_VARIABLE=first_name']);
+    const proto = await previewRecipients(
+      { csv: 'phone,__proto__\n+14155550101,Ada\n' },
+      { text: 'Hi {{__proto__}}.', optOut: '' },
+    );
+    expect(proto.rows.map((row) => [row.error, row.text])).toEqual([[null, 'Hi Ada.']]);
+    expect(Object.entries(proto.valid[0]!.variables)).toEqual([['__proto__', 'Ada']]);
+  });
 });

@@ -25,7 +25,7 @@ interface Node {
 }
 declare const document: {
   querySelector(selector: string): Node | null;
-  addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
+  addEventListener(type: string, listener: (event: { detail: { target: { id: string } } }) => void): void;
   body: Node;
 };
 declare const window: Record<string, unknown>;
@@ -78,12 +78,20 @@ async function newCampaign(name: string, text: string) {
   await page.fill('textarea[name=text]', text);
 }
 
-/** Runs an action and waits until htmx has swapped and settled its answer. */
-async function settled(act: () => Promise<unknown>) {
-  await page.evaluate(() => {
+/**
+ * Runs an action and waits until htmx has swapped and settled its answer into the element with this id (the
+ * message counter swaps too while typing, so any settle would not do).
+ */
+async function settled(targetId: string, act: () => Promise<unknown>) {
+  await page.evaluate((id) => {
     window.settled = false;
-    document.addEventListener('htmx:afterSettle', () => (window.settled = true), { once: true });
-  });
+    window.awaited = id;
+    if (window.listening) return;
+    window.listening = true;
+    document.addEventListener('htmx:afterSettle', (event) => {
+      if (event.detail.target.id === window.awaited) window.settled = true;
+    });
+  }, targetId);
   await act();
   await page.waitForFunction(() => window.settled === true);
 }
@@ -96,7 +104,7 @@ async function parse(name: string, content: Buffer | string): Promise<number> {
     buffer: Buffer.isBuffer(content) ? content : Buffer.from(content),
   });
   let status = 0;
-  await settled(async () => {
+  await settled('preview', async () => {
     const answer = page.waitForResponse((response) => response.url().endsWith('/campaigns/new/preview'));
     await page.click('#parse');
     status = (await answer).status();
@@ -267,7 +275,7 @@ describe('the campaign wizard under real files', () => {
     await page.screenshot({ path: path.join(screenshots, 'wizard-too-many-rows.png'), fullPage: true });
     // Nothing can be published from it.
     await page.check('input[name=consent]');
-    await settled(() => page.click('#publish'));
+    await settled('campaign-form', () => page.click('#publish'));
     expect(await page.textContent('#form-error')).toContain('Parse the recipients');
     expect(
       await running.app.db('campaigns').where({ name: 'Ten thousand' }).count<{ count: string }[]>('* as count'),
@@ -356,7 +364,7 @@ describe('the campaign wizard under real files', () => {
     const answer = page.waitForResponse(
       (response) => response.url().endsWith('/campaigns') && response.request().method() === 'POST',
     );
-    await settled(() => page.click('#publish'));
+    await settled('campaign-form', () => page.click('#publish'));
     expect((await answer).status()).toBe(422);
     const error = (await page.textContent('#form-error')) ?? '';
     expect(error).toContain('Tick “These consumers agreed to receive messages from us”');
@@ -424,7 +432,7 @@ describe('the campaign wizard under real files', () => {
   it('item 10: the live progress polls every second and stops with HTTP 286', async () => {
     await newCampaign('Later', 'See you later.');
     await page.fill('textarea[name=numbers]', '+14155550701\n+14155550702');
-    await settled(() => page.click('#parse'));
+    await settled('preview', () => page.click('#parse'));
     await page.check('input[name=when][value=later]');
     await page.fill('input[name=sendAt]', '2099-01-01T09:00');
     await page.check('input[name=consent]');
