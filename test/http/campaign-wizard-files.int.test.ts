@@ -214,7 +214,7 @@ describe('the campaign wizard under real files', () => {
     await page.click('#save-country');
     await page.waitForURL(/\/settings/);
     expect(await page.inputValue('#default-country select[name=country]')).toBe('US');
-    await page.screenshot({ path: path.join(screenshots, 'settings-default-country.png') });
+    await page.locator('#default-country').screenshot({ path: path.join(screenshots, 'settings-default-country.png') });
 
     await newCampaign('National', 'Hi {{first_name}}.');
     expect(await page.textContent('#default-country')).toContain('United States (+1)');
