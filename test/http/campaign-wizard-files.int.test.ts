@@ -1,130 +1,32 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import iconv from 'iconv-lite';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser } from '../../src/app/accounts.ts';
-import { cancelCampaign } from '../../src/app/campaigns.ts';
-import { waitForProjection } from '../../src/projections/wait.ts';
-import { SYSTEM } from '../dispatch/support.ts';
-import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
-import { launchChromium } from '../support/chromium.ts';
+import { OPT_OUT, openWizard, screenshots, type Wizard } from '../support/wizard.ts';
 
 /**
- * Issue 15: the campaign wizard under real files, in Chromium, one test per item. The fixtures are what real
- * exports and hostile users send: BOM + CRLF, quotes, Unicode, naughty strings, national formats, Excel's
- * scientific notation, empty cells, blank lines, 10,000 and 10,001 rows, a PNG, empty and header-only files, a
- * Windows-1252 export. Screenshots go to test-results/.
+ * Issue 15: the campaign wizard under real files, in Chromium, one test per item (the preview's side; publishing
+ * and the campaign page are in campaign-wizard-publish.int.test.ts). The fixtures are what real exports and
+ * hostile users send: BOM + CRLF, quotes, Unicode, naughty strings, national formats, Excel's scientific
+ * notation, empty cells, blank lines, 10,000 and 10,001 rows, a PNG, empty and header-only files. Screenshots go
+ * to test-results/.
  */
-
 // The page's globals, inside the functions Playwright runs in the browser (this project has no DOM types).
-interface Node {
-  textContent: string | null;
-  getAttribute(name: string): string | null;
-  setAttribute(name: string, value: string): void;
-}
 declare const document: {
-  querySelector(selector: string): Node | null;
-  addEventListener(type: string, listener: (event: { detail: { target: { id: string } } }) => void): void;
-  body: Node;
+  querySelector(selector: string): { textContent: string | null } | null;
+  body: { setAttribute(name: string, value: string): void };
 };
 declare const window: Record<string, unknown>;
 
-const screenshots = path.resolve(import.meta.dirname, '../../test-results');
-const OPT_OUT = 'To stop receiving messages, reply STOP.';
-let running: TestApp;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-let page: Page;
-
-async function signIn(on: Page, email: string, password: string) {
-  await on.goto(`${running.baseUrl}/login`);
-  await on.fill('input[name=email]', email);
-  await on.fill('input[name=password]', password);
-  await on.click('button[type=submit]');
-  await on.waitForURL((url) => !url.pathname.startsWith('/login'));
-}
-
+let wizard: Wizard;
 beforeAll(async () => {
-  running = await startTestApp({}, { worker: true });
-  await mkdir(screenshots, { recursive: true });
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
-  await signIn(page, TEST_ADMIN.email, TEST_ADMIN.password);
-  await page.goto(`${running.baseUrl}/onboarding`);
-  await page.click('#activate');
-  await page.waitForSelector('text=Proactive is active');
-  await page.goto(`${running.baseUrl}/settings`);
-  await page.fill('#senders input[name=address]', '+14155550100');
-  await page.fill('#senders input[name=rate]', '0');
-  await page.click('#add-sender');
-  await page.waitForSelector('tr[data-sender="+14155550100"]');
-  for (const day of ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']) {
-    await page.check(`input[name="${day}.open"]`);
-    await page.fill(`input[name="${day}.start"]`, '00:00');
-    await page.fill(`input[name="${day}.end"]`, '24:00');
-  }
-  await page.click('#save-window');
-  await page.waitForURL(/\/settings/);
+  wizard = await openWizard({ worker: false });
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
-  await running?.close();
+  await wizard?.close();
 });
-
-async function newCampaign(name: string, text: string) {
-  await page.goto(`${running.baseUrl}/campaigns/new`);
-  await page.fill('input[name=name]', name);
-  await page.fill('textarea[name=text]', text);
-}
-
-/**
- * Runs an action and waits until htmx has swapped and settled its answer into the element with this id (the
- * message counter swaps too while typing, so any settle would not do).
- */
-async function settled(targetId: string, act: () => Promise<unknown>) {
-  await page.evaluate((id) => {
-    window.settled = false;
-    window.awaited = id;
-    if (window.listening) return;
-    window.listening = true;
-    document.addEventListener('htmx:afterSettle', (event) => {
-      if (event.detail.target.id === window.awaited) window.settled = true;
-    });
-  }, targetId);
-  await act();
-  await page.waitForFunction(() => window.settled === true);
-}
-
-/** Chooses a file and presses Parse; returns the preview's HTTP status. */
-async function parse(name: string, content: Buffer | string): Promise<number> {
-  await page.setInputFiles('input[name=file]', {
-    name,
-    mimeType: 'text/csv',
-    buffer: Buffer.isBuffer(content) ? content : Buffer.from(content),
-  });
-  let status = 0;
-  await settled('preview', async () => {
-    const answer = page.waitForResponse((response) => response.url().endsWith('/campaigns/new/preview'));
-    await page.click('#parse');
-    status = (await answer).status();
-  });
-  return status;
-}
-
-const rowsOf = () =>
-  page.$$eval('#preview-table tr[data-row]', (rows) =>
-    rows.map((row) => [
-      Number(row.getAttribute('data-row')),
-      row.querySelector('td:nth-child(2)')?.textContent?.trim() ?? '',
-      row.querySelector('[data-error]')?.getAttribute('data-error') ?? null,
-    ]),
-  );
-const messageOf = async (row: number) =>
-  (await page.textContent(`#preview-table tr[data-row="${row}"] td.message`)) ?? '';
 
 describe('the campaign wizard under real files', () => {
   it('reads a real-world export: BOM + CRLF, quoted commas, newlines and "", Unicode, naughty strings, a long field', async () => {
+    const { page, newCampaign, parse, rowsOf, messageOf } = wizard;
     await newCampaign('Real world', 'Hi {{first_name}}.');
     const long = 'a'.repeat(10_000);
     const values = [
@@ -172,6 +74,7 @@ describe('the campaign wizard under real files', () => {
   }, 60_000);
 
   it('item 1: reads national formats with the default country, or refuses them as COUNTRY_CODE_MISSING', async () => {
+    const { page, newCampaign, parse, rowsOf } = wizard;
     const file = [
       'phone,first_name',
       '(479) 555-0130,A',
@@ -209,7 +112,7 @@ describe('the campaign wizard under real files', () => {
     expect(await page.textContent('#preview-table tr[data-row="2"]')).toContain('set a default country in Settings');
     await page.screenshot({ path: path.join(screenshots, 'wizard-national-refused.png'), fullPage: true });
 
-    await page.goto(`${running.baseUrl}/settings`);
+    await page.goto(`${wizard.running.baseUrl}/settings`);
     await page.selectOption('#default-country select[name=country]', 'US');
     await page.click('#save-country');
     await page.waitForURL(/\/settings/);
@@ -229,7 +132,7 @@ describe('the campaign wizard under real files', () => {
     expect(await page.textContent('#preview-country')).toContain('United States (+1)');
     await page.screenshot({ path: path.join(screenshots, 'wizard-national-us.png'), fullPage: true });
 
-    await page.goto(`${running.baseUrl}/settings`);
+    await page.goto(`${wizard.running.baseUrl}/settings`);
     await page.selectOption('#default-country select[name=country]', '');
     await page.click('#save-country');
     await page.waitForURL(/\/settings/);
@@ -237,6 +140,7 @@ describe('the campaign wizard under real files', () => {
   }, 60_000);
 
   it('item 2: an empty cell for a variable the message uses is MISSING_VARIABLE=<column>', async () => {
+    const { page, newCampaign, parse, rowsOf, messageOf } = wizard;
     await newCampaign('Empty cells', 'Hi {{first_name}}, order {{order}} is ready.');
     await parse(
       'empty-cells.csv',
@@ -259,6 +163,7 @@ describe('the campaign wizard under real files', () => {
   });
 
   it('item 3: exactly 10,000 rows are all read; 10,001 are refused whole, with the count and the limit', async () => {
+    const { page, newCampaign, parse, settled } = wizard;
     const rows = (count: number) =>
       ['phone,first_name', ...Array.from({ length: count }, (_, i) => `+1415${2_000_000 + i},N${i}`)].join('\n');
     await newCampaign('Ten thousand', 'Hi {{first_name}}.');
@@ -278,11 +183,12 @@ describe('the campaign wizard under real files', () => {
     await settled('campaign-form', () => page.click('#publish'));
     expect(await page.textContent('#form-error')).toContain('Parse the recipients');
     expect(
-      await running.app.db('campaigns').where({ name: 'Ten thousand' }).count<{ count: string }[]>('* as count'),
+      await wizard.running.app.db('campaigns').where({ name: 'Ten thousand' }).count<{ count: string }[]>('* as count'),
     ).toEqual([{ count: '0' }]);
   }, 90_000);
 
   it('item 4: errors are shown where the user looks, and never as the bytes of the file', async () => {
+    const { page, newCampaign, parse } = wizard;
     await newCampaign('Errors', 'Hi there.');
     const png = Buffer.from([
       0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0xff, 0xfe,
@@ -320,6 +226,7 @@ describe('the campaign wizard under real files', () => {
   }, 60_000);
 
   it('item 5: an empty file and a header-only file say the file has no recipients', async () => {
+    const { page, newCampaign, parse } = wizard;
     await newCampaign('Nothing', 'Hi there.');
     expect(await parse('empty.csv', '')).toBe(422);
     expect(await page.textContent('#preview-error')).toContain('The file has no recipients: it is empty.');
@@ -331,6 +238,7 @@ describe('the campaign wizard under real files', () => {
   });
 
   it('item 8: rows are numbered as a spreadsheet numbers them, blank lines included', async () => {
+    const { newCampaign, parse, rowsOf } = wizard;
     await newCampaign('Blank lines', 'Hi {{first_name}}.');
     await parse(
       'blank-lines.csv',
@@ -342,143 +250,4 @@ describe('the campaign wizard under real files', () => {
       [7, 'INVALID_NUMBER'],
     ]);
   });
-
-  it('items 6, 7 and 9: a Windows-1252 export is read as such; a refused publish keeps the list; the campaign page shows each recipient', async () => {
-    await newCampaign('Accents', 'Bonjour {{first_name}}.');
-    const file = iconv.encode(
-      ['phone;first_name', '+14155550601;José', '+14155550602;Müller', '+14155550603;Françoise'].join('\r\n'),
-      'windows-1252',
-    );
-    expect(file.includes(Buffer.from('é'))).toBe(false);
-    expect(await parse('excel-windows.csv', file)).toBe(200);
-    expect(await page.textContent('#preview-encoding')).toContain('Windows-1252');
-    expect(await page.textContent('#preview-reading')).toContain('semicolons');
-    expect([await messageOf(2), await messageOf(3), await messageOf(4)]).toEqual([
-      `Bonjour José.\n${OPT_OUT}`,
-      `Bonjour Müller.\n${OPT_OUT}`,
-      `Bonjour Françoise.\n${OPT_OUT}`,
-    ]);
-    await page.screenshot({ path: path.join(screenshots, 'wizard-windows-1252.png'), fullPage: true });
-
-    // Publish without consent: 422, the same form with a sentence saying what to do, and the parsed list kept.
-    const answer = page.waitForResponse(
-      (response) => response.url().endsWith('/campaigns') && response.request().method() === 'POST',
-    );
-    await settled('campaign-form', () => page.click('#publish'));
-    expect((await answer).status()).toBe(422);
-    const error = (await page.textContent('#form-error')) ?? '';
-    expect(error).toContain('Tick “These consumers agreed to receive messages from us”');
-    expect(error).not.toContain('consent must be true');
-    expect(await page.getAttribute('input[name=consent]', 'aria-invalid')).toBe('true');
-    expect(await page.inputValue('input[name=name]')).toBe('Accents');
-    expect(await page.inputValue('textarea[name=text]')).toBe('Bonjour {{first_name}}.');
-    expect(await page.locator('input[name=uploadId]').count()).toBe(1);
-    expect((await rowsOf()).length).toBe(3);
-    await page.screenshot({ path: path.join(screenshots, 'wizard-publish-refused.png'), fullPage: true });
-
-    await page.check('input[name=consent]');
-    await page.click('#publish');
-    await page.waitForURL(/\/campaigns\/[0-9a-f]{32}/);
-    const campaignUrl = page.url().split('?')[0]!;
-    await page.waitForSelector('#progress:not([hx-get])', { timeout: 60_000 });
-    const sent = await running.app
-      .db('sandbox_messages')
-      .where({ direction: 'outbound-api' })
-      .whereLike('body', 'Bonjour%')
-      .orderBy('to');
-    expect(sent.map((message) => message.body)).toEqual([
-      `Bonjour José.\n${OPT_OUT}`,
-      `Bonjour Müller.\n${OPT_OUT}`,
-      `Bonjour Françoise.\n${OPT_OUT}`,
-    ]);
-    const table = () =>
-      page.$$eval('#recipients tbody tr', (rows) =>
-        rows.map((row) => [...row.querySelectorAll('td')].slice(0, 3).map((cell) => cell.textContent)),
-      );
-    expect(await table()).toEqual([
-      ['1', '+14155550601', `Bonjour José.\n${OPT_OUT}`],
-      ['2', '+14155550602', `Bonjour Müller.\n${OPT_OUT}`],
-      ['3', '+14155550603', `Bonjour Françoise.\n${OPT_OUT}`],
-    ]);
-    await page.screenshot({ path: path.join(screenshots, 'campaign-recipients.png'), fullPage: true });
-
-    // An auditor reads the campaign, but not the numbers or the recipients' values.
-    const added = await addUser(
-      running.app,
-      { accountId: 'default', email: 'auditor@outbound.test', role: 'auditor', password: 'auditor password 1' },
-      SYSTEM,
-    );
-    await waitForProjection(running.app.db, 'users', added.position!, { timeoutMs: 5000 });
-    // Its own browser profile, so that the admin's session in the main one stays signed in.
-    const second = await launchChromium();
-    try {
-      const other = await second.context.newPage();
-      await signIn(other, 'auditor@outbound.test', 'auditor password 1');
-      await other.goto(campaignUrl);
-      const masked = await other.$$eval('#recipients tbody tr', (rows) =>
-        rows.map((row) => [...row.querySelectorAll('td')].slice(0, 3).map((cell) => cell.textContent)),
-      );
-      expect(masked).toEqual([
-        ['1', '+1 ••••••••01', `Bonjour •••.\n${OPT_OUT}`],
-        ['2', '+1 ••••••••02', `Bonjour •••.\n${OPT_OUT}`],
-        ['3', '+1 ••••••••03', `Bonjour •••.\n${OPT_OUT}`],
-      ]);
-      await other.screenshot({ path: path.join(screenshots, 'campaign-recipients-masked.png'), fullPage: true });
-    } finally {
-      await second.close();
-    }
-  }, 120_000);
-
-  it('item 10: the live progress polls every second and stops with HTTP 286', async () => {
-    await newCampaign('Later', 'See you later.');
-    await page.fill('textarea[name=numbers]', '+14155550701\n+14155550702');
-    await settled('preview', () => page.click('#parse'));
-    await page.check('input[name=when][value=later]');
-    await page.fill('input[name=sendAt]', '2099-01-01T09:00');
-    await page.check('input[name=consent]');
-    await page.click('#publish');
-    await page.waitForURL(/\/campaigns\/[0-9a-f]{32}/);
-    expect(await page.getAttribute('#progress', 'hx-trigger')).toBe('every 1s');
-    const campaignId = new URL(page.url()).pathname.split('/')[2]!;
-    // Cancelled elsewhere while this page polls: the next poll answers 286, and polling stops.
-    const stopped = page.waitForResponse(
-      (response) => response.url().includes(`/campaigns/${campaignId}/progress`) && response.status() === 286,
-    );
-    await cancelCampaign(
-      running.app,
-      { accountId: 'default', campaignId, cancelledBy: 'test', reason: 'Cancelled by the test' },
-      SYSTEM,
-    );
-    await stopped;
-    await page.waitForSelector('#progress:not([hx-get])');
-    expect(await page.textContent('#progress')).toContain('cancelled');
-  }, 60_000);
-
-  it('item 10: the wizard works without JavaScript, from Parse to a published campaign', async () => {
-    const plain = await launchChromium({ javaScriptEnabled: false });
-    try {
-      const noJs = await plain.context.newPage();
-      await signIn(noJs, TEST_ADMIN.email, TEST_ADMIN.password);
-      await noJs.goto(`${running.baseUrl}/campaigns/new`);
-      await noJs.fill('input[name=name]', 'No script');
-      await noJs.fill('textarea[name=text]', 'Hi {{first_name}}.');
-      await noJs.setInputFiles('input[name=file]', {
-        name: 'plain.csv',
-        mimeType: 'text/csv',
-        buffer: Buffer.from('phone,first_name\n+14155550801,Ivy\n(479) 555-0802,Jo\n'),
-      });
-      await Promise.all([noJs.waitForURL(/\/campaigns\/new\/preview$/), noJs.click('#parse')]);
-      expect(await noJs.textContent('#preview-summary')).toMatch(/1\s+of 2 recipient rows will be sent/);
-      expect(await noJs.inputValue('input[name=name]')).toBe('No script');
-      expect(await noJs.getAttribute('#preview-table tr[data-row="3"] [data-error]', 'data-error')).toBe(
-        'COUNTRY_CODE_MISSING',
-      );
-      await noJs.screenshot({ path: path.join(screenshots, 'wizard-no-javascript.png'), fullPage: true });
-      await noJs.check('input[name=consent]');
-      await Promise.all([noJs.waitForURL(/\/campaigns\/[0-9a-f]{32}/), noJs.click('#publish')]);
-      expect(await noJs.textContent('h1')).toBe('No script');
-    } finally {
-      await plain.close();
-    }
-  }, 60_000);
 });

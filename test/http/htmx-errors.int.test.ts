@@ -16,7 +16,7 @@ import { listRoutes } from '../support/routes.ts';
  * Issue 15 item 4, the server's half: every error an htmx request of the web tool can get is the small
  * `data-htmx-error` alert that public/app.js shows (never a whole page, which would nest a page inside the page,
  * and never nothing). The sweep walks the Express route table, after checking that every htmx endpoint the views
- * use is in it; the browser's half is in campaign-wizard-files.int.test.ts.
+ * use is in it; the browser's half is item 4 in campaign-wizard-files.int.test.ts.
  */
 const root = path.resolve(import.meta.dirname, '../..');
 const OUTSIDE = /^\/(api|oauth|webhooks|sandbox)(\/|$)|^\/(login|logout|healthz|readyz|metrics)$|^\/auth\//;
