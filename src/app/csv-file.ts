@@ -20,7 +20,6 @@ export const ENCODING_LABELS: Record<CsvEncoding, string> = {
 
 export interface DecodedCsv {
   encoding: CsvEncoding;
-  bom: boolean;
   chunks: AsyncIterable<string>;
 }
 
@@ -81,10 +80,10 @@ function detect(head: Buffer, complete: boolean): { encoding: CsvEncoding; bom: 
  * strings is already text).
  */
 export async function decodeCsv(source: Readable | Buffer | string): Promise<DecodedCsv> {
-  if (typeof source === 'string') return { encoding: 'utf-8', bom: false, chunks: once(source.replace(/^\ufeff/, '')) };
+  if (typeof source === 'string') return { encoding: 'utf-8', chunks: once(source.replace(/^\ufeff/, '')) };
   if (Buffer.isBuffer(source)) {
     const { encoding, bom } = detect(source, true);
-    return { encoding, bom: bom > 0, chunks: once(iconv.decode(source.subarray(bom), encoding, { stripBOM: false })) };
+    return { encoding, chunks: once(iconv.decode(source.subarray(bom), encoding, { stripBOM: false })) };
   }
   const iterator = (source as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
@@ -99,16 +98,12 @@ export async function decodeCsv(source: Readable | Buffer | string): Promise<Dec
     head = Buffer.concat([head, next.value]);
   }
   if (pending !== null) {
-    return { encoding: 'utf-8', bom: false, chunks: rest(iterator, [pending.replace(/^\ufeff/, '')], null) };
+    return { encoding: 'utf-8', chunks: rest(iterator, [pending.replace(/^\ufeff/, '')], null) };
   }
   const complete = head.length < 65_536;
   const { encoding, bom } = detect(head, complete);
   const decoder = iconv.getDecoder(encoding, { stripBOM: false });
-  return {
-    encoding,
-    bom: bom > 0,
-    chunks: rest(iterator, [decoder.write(head.subarray(bom))], decoder),
-  };
+  return { encoding, chunks: rest(iterator, [decoder.write(head.subarray(bom))], decoder) };
 }
 
 async function* once(text: string): AsyncIterable<string> {
