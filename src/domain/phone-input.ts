@@ -67,8 +67,11 @@ function international(written: string): NumberReading {
 }
 
 function valid(phone: ReturnType<typeof parsePhoneNumberFromString>): NumberReading {
-  if (!phone?.isValid()) return { ok: false, error: 'INVALID_NUMBER' };
+  if (!phone) return { ok: false, error: 'INVALID_NUMBER' };
+  // With the full metadata a number is valid exactly when it has a type (libphonenumber's isValid calls getType):
+  // asking for the type first spares the 10,000-row preview a second pass over the patterns.
   const type = phone.getType();
+  if (type === undefined && !phone.isValid()) return { ok: false, error: 'INVALID_NUMBER' };
   return { ok: true, e164: phone.number, lineType: type === 'FIXED_LINE' || type === 'MOBILE' ? type : null };
 }
 
