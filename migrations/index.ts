@@ -16,6 +16,7 @@ import projectionHalts from './20261201_0015_projection_halts.ts';
 import webhookSubscribers from './20261201_0016_webhook_subscribers.ts';
 import messageOutcomes from './20261201_0017_message_outcomes.ts';
 import gdpr from './20261201_0018_gdpr.ts';
+import wizardRecipients from './20261201_0019_wizard_recipients.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -38,4 +39,5 @@ export const migrations: Migration[] = [
   webhookSubscribers,
   messageOutcomes,
   gdpr,
+  wizardRecipients,
 ];

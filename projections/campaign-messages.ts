@@ -107,6 +107,8 @@ export const campaignMessagesProjection: Projection = {
           message_id: messageId,
           seq: Number(messageId.slice(messageId.lastIndexOf('.') + 1)),
           consumer_ref: event.data.consumerRef,
+          // Sealed with the consumer's key, as in the event: the campaign page opens it, erasure makes it unreadable.
+          sealed: event.data.sealed,
           channel: event.data.channel,
           status: 'queued',
           queued_at: recorded.createdAt,

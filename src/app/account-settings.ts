@@ -132,6 +132,15 @@ export function setDefaultTimeZone(
   return run(deps, input.accountId, { type: 'SetDefaultTimeZone', ...input }, context);
 }
 
+/** F10: the country numbers written without a country code are read in; null or empty refuses them instead. */
+export function setDefaultCountry(
+  deps: Deps,
+  input: { accountId: string; country: string | null },
+  context: CommandContext,
+) {
+  return run(deps, input.accountId, { type: 'SetDefaultCountry', ...input }, context);
+}
+
 /** F18: how long an open conversation may stay idle before it is closed automatically. */
 export function setConversationIdleTimeout(
   deps: Deps,

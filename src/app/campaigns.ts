@@ -279,6 +279,11 @@ export function cancelCampaign(
   );
 }
 
+/** A campaign as its stream says (the write side's view, not a read model). */
+export async function loadCampaign(deps: Pick<CampaignDeps, 'store'>, campaignId: string) {
+  return foldStream(campaign, await deps.store.read(campaign.campaignStream(campaignId)));
+}
+
 /**
  * The scheduler's job (F20): starts every scheduled campaign whose time has come. A campaign cancelled or
  * started meanwhile is refused by its decider; that is logged and the others go on.

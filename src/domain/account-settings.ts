@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from './decider.ts';
+import { isCountry } from './phone-input.ts';
 
 /**
  * The sending configuration of an account: senders (F9), send rates (F15), skills (F8), receiving windows (F13)
@@ -43,6 +44,8 @@ export const AccountSettingsEvents = {
   SkillAdded: z.object({ accountId: z.string(), skillId: z.string(), name: z.string(), isDefault: z.boolean() }),
   ReceivingWindowSet: z.object({ accountId: z.string(), channel: channelSchema, window: weeklyWindowSchema }),
   DefaultTimeZoneSet: z.object({ accountId: z.string(), timeZone: z.string() }),
+  /** F10: the country a number written without its country code is read in (ISO 3166 alpha-2; null: refused). */
+  DefaultCountrySet: z.object({ accountId: z.string(), country: z.string().nullable() }),
   ApiClientCreated: z.object({
     accountId: z.string(),
     clientId: z.string(),
@@ -87,6 +90,7 @@ export interface AccountSettings {
   defaultSkillId: string | null;
   windows: Partial<Record<Channel, WeeklyWindow>>;
   defaultTimeZone: string;
+  defaultCountry: string | null;
   apiClients: Record<string, { name: string; scopes: string[]; revoked: boolean }>;
   statusWebhookUrl: string | null;
   conversationIdleMinutes: number;
@@ -106,6 +110,7 @@ export const initialSettings = (): AccountSettings => ({
   defaultSkillId: null,
   windows: {},
   defaultTimeZone: 'UTC',
+  defaultCountry: null,
   apiClients: {},
   statusWebhookUrl: null,
   conversationIdleMinutes: DEFAULT_CONVERSATION_IDLE_MINUTES,
@@ -128,6 +133,7 @@ export type AccountSettingsCommand =
   | { type: 'AddSkill'; accountId: string; skillId: string; name: string; isDefault: boolean }
   | { type: 'SetReceivingWindow'; accountId: string; channel: Channel; window: WeeklyWindow }
   | { type: 'SetDefaultTimeZone'; accountId: string; timeZone: string }
+  | { type: 'SetDefaultCountry'; accountId: string; country: string | null }
   | { type: 'CreateApiClient'; accountId: string; clientId: string; name: string; scopes: string[] }
   | { type: 'RevokeApiClient'; accountId: string; clientId: string }
   | { type: 'SetStatusWebhook'; accountId: string; url: string }
@@ -208,6 +214,18 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
     case 'SetDefaultTimeZone':
       if (settings.defaultTimeZone === command.timeZone) return [];
       return [{ type: 'DefaultTimeZoneSet', data: { accountId, timeZone: command.timeZone } }];
+    case 'SetDefaultCountry': {
+      const country = command.country?.trim().toUpperCase() || null;
+      if (country !== null && !isCountry(country)) {
+        throw new DomainError(
+          'INVALID_COUNTRY',
+          'country must be a two-letter country code such as US or GB, or empty for none.',
+          'country',
+        );
+      }
+      if (settings.defaultCountry === country) return [];
+      return [{ type: 'DefaultCountrySet', data: { accountId, country } }];
+    }
     case 'CreateApiClient': {
       const name = command.name.trim();
       if (!name || name.length > 100)
@@ -297,6 +315,8 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
       return { ...settings, windows: { ...settings.windows, [event.data.channel]: event.data.window } };
     case 'DefaultTimeZoneSet':
       return { ...settings, defaultTimeZone: event.data.timeZone };
+    case 'DefaultCountrySet':
+      return { ...settings, defaultCountry: event.data.country };
     case 'ApiClientCreated': {
       const { clientId, name, scopes } = event.data;
       return { ...settings, apiClients: { ...settings.apiClients, [clientId]: { name, scopes, revoked: false } } };

@@ -116,6 +116,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'AddSkill':
     case 'SetReceivingWindow':
     case 'SetDefaultTimeZone':
+    case 'SetDefaultCountry':
     case 'CreateApiClient':
     case 'RevokeApiClient':
     case 'SetStatusWebhook':
@@ -220,6 +221,7 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'SkillAdded':
     case 'ReceivingWindowSet':
     case 'DefaultTimeZoneSet':
+    case 'DefaultCountrySet':
     case 'ApiClientCreated':
     case 'ApiClientRevoked':
     case 'StatusWebhookSet':

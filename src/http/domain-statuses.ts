@@ -6,6 +6,7 @@ import type { DomainError } from '../domain/decider.ts';
  */
 const STATUS_OF_CODE: Record<string, 400 | 403 | 404 | 422> = {
   // 400
+  INVALID_COUNTRY: 400,
   INVALID_CACHE_DAYS: 400,
   CONSUMER_REQUIRED: 400,
   CONFIRMATION_REQUIRED: 400,

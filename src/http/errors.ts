@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { DomainError } from '../domain/decider.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -6,6 +6,24 @@ import { httpStatus } from './domain-statuses.ts';
 
 function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
   return req.path.startsWith('/api/') || req.path.startsWith('/oauth/') || !req.accepts('html');
+}
+
+/** A request htmx made (a partial, a poll, a boosted form): its errors are a fragment, never a whole page. */
+export function isHtmx(req: Request): boolean {
+  return req.get('hx-request') === 'true';
+}
+
+/**
+ * Every error page of the web tool. For htmx the answer is a small `role=alert` fragment that public/app.js
+ * shows beside what the user was working on (htmx does not swap error answers); otherwise the full error page.
+ */
+export function renderError(
+  req: Request,
+  res: Response,
+  status: number,
+  error: { title: string; message: string; code?: string },
+): void {
+  res.status(status).render(isHtmx(req) ? 'errors/_alert' : 'errors/error', error);
 }
 
 export const notFound: RequestHandler = (req, res) => {
@@ -17,7 +35,7 @@ export const notFound: RequestHandler = (req, res) => {
     });
     return;
   }
-  res.status(404).render('errors/error', { title: 'Page not found', message: 'There is no page at this address.' });
+  renderError(req, res, 404, { title: 'Page not found', message: 'There is no page at this address.' });
 };
 
 /** Domain errors become 4xx with their stable code; anything else is logged and shown without a stack trace. */
@@ -61,8 +79,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
         .json({ code, message, requestTraceId: req.requestTraceId ?? null, ...(field ? { field } : {}) });
       return;
     }
-    res
-      .status(status)
-      .render('errors/error', { title: status === 500 ? 'Something went wrong' : 'That did not work', message, code });
+    renderError(req, res, status, {
+      title: status >= 500 ? 'Something went wrong' : 'That did not work',
+      message,
+      code,
+    });
   };
 }

@@ -17,7 +17,7 @@ import { opsRoutes } from './ops.ts';
 import { rejectUnsafeText } from './safe-text.ts';
 import { analyticsRoutes } from './web/analytics.ts';
 import { authRoutes } from './web/auth.ts';
-import { campaignWizardRoutes } from './web/campaign-wizard.ts';
+import { campaignWizardRoutes, wizardUploadParser } from './web/campaign-wizard.ts';
 import { campaignWebRoutes } from './web/campaigns.ts';
 import { eventHistoryRoutes } from './web/events.ts';
 import { gdprWebRoutes } from './web/gdpr.ts';
@@ -73,6 +73,8 @@ export function createHttpApp(app: AppContext): Express {
     res.locals.roleLabels = ROLE_LABELS;
     next();
   });
+  // The wizard's Parse form is multipart; its CSRF field is read from that body before the check.
+  server.use(wizardUploadParser());
   server.use(verifyCsrf);
 
   server.get('/', (req, res) => res.redirect(req.user ? '/onboarding' : '/login'));

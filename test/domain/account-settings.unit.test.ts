@@ -112,6 +112,18 @@ describe('account settings', () => {
       .when({ type: 'SetDefaultTimeZone', accountId, timeZone: 'Europe/Paris' })
       .then([{ type: 'DefaultTimeZoneSet', data: { accountId, timeZone: 'Europe/Paris' } }]);
   });
+
+  it('sets the default country for national-format numbers, and clears it', () => {
+    given([created])
+      .when({ type: 'SetDefaultCountry', accountId, country: 'us' })
+      .then([{ type: 'DefaultCountrySet', data: { accountId, country: 'US' } }]);
+    given([created]).when({ type: 'SetDefaultCountry', accountId, country: null }).then([]);
+    given([created, { type: 'DefaultCountrySet', data: { accountId, country: 'US' } }])
+      .when({ type: 'SetDefaultCountry', accountId, country: '' })
+      .then([{ type: 'DefaultCountrySet', data: { accountId, country: null } }]);
+    given([created]).when({ type: 'SetDefaultCountry', accountId, country: 'XX' }).thenThrows('INVALID_COUNTRY');
+    given([created]).when({ type: 'SetDefaultCountry', accountId, country: 'USA' }).thenThrows('INVALID_COUNTRY');
+  });
 });
 
 describe('findSkill', () => {

@@ -85,6 +85,15 @@ describe('settings in the web tool', () => {
     expect((await manager.post('/settings/time-zone', { timeZone: 'Mars/Olympus' })).status).toBe(400);
     expect((await manager.post('/settings/time-zone', { timeZone: 'Europe/Paris' })).status).toBe(303);
     expect((await settings()).defaultTimeZone).toBe('Europe/Paris');
+    const badCountry = await manager.post('/settings/default-country', { country: 'Atlantis' });
+    expect(badCountry.status).toBe(400);
+    expect(badCountry.html).toContain('id="error-default-country"');
+    expect((await settings()).defaultCountry).toBeNull();
+    expect((await manager.post('/settings/default-country', { country: 'GB' })).status).toBe(303);
+    expect((await settings()).defaultCountry).toBe('GB');
+    expect((await manager.get('/settings')).html).toMatch(/<option value="GB" selected>United Kingdom \(\+44\)/);
+    expect((await manager.post('/settings/default-country', { country: '' })).status).toBe(303);
+    expect((await settings()).defaultCountry).toBeNull();
     expect((await manager.post('/settings/conversation-timeout', { minutes: 'soon' })).status).toBe(400);
     expect((await manager.post('/settings/conversation-timeout', { minutes: '2' })).status).toBe(400);
     expect((await manager.post('/settings/conversation-timeout', { minutes: '90' })).status).toBe(303);

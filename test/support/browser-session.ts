@@ -23,9 +23,12 @@ export class WebSession {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 
-  async get(path: string): Promise<{ status: number; html: string; location: string | null }> {
+  async get(
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; html: string; location: string | null }> {
     const response = await fetch(this.baseUrl + path, {
-      headers: { cookie: this.cookieHeader(), accept: 'text/html' },
+      headers: { cookie: this.cookieHeader(), accept: 'text/html', ...headers },
       redirect: 'manual',
     });
     this.remember(response);
@@ -38,7 +41,7 @@ export class WebSession {
   async post(
     path: string,
     form: Record<string, string>,
-    options: { csrf?: boolean } = {},
+    options: { csrf?: boolean; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; html: string; location: string | null }> {
     const body = new URLSearchParams(options.csrf === false ? form : { _csrf: this.csrf, ...form });
     const response = await fetch(this.baseUrl + path, {
@@ -47,6 +50,7 @@ export class WebSession {
         cookie: this.cookieHeader(),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'text/html',
+        ...options.headers,
       },
       body,
       redirect: 'manual',

@@ -60,7 +60,9 @@ export function ensureChromium(log: (line: string) => void = console.log): strin
  * Debian's Chromium, headless, as root needs it: no sandbox, no GPU, nothing talking to the network, and a fresh
  * profile each time.
  */
-export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchChromium(
+  options: { javaScriptEnabled?: boolean } = {},
+): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   // The global setup normally did this already; a run it could not foresee (an unusual filter) does it here.
   const executablePath = ensureChromium();
   const profile = await mkdtemp(path.join(os.tmpdir(), 'outbound-chromium-'));
@@ -76,6 +78,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
       '--no-first-run',
     ],
     viewport: { width: 1280, height: 900 },
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
   return {
     context,

@@ -4,20 +4,42 @@ import multer from 'multer';
 import { loadAccount } from '../../app/accounts.ts';
 import { createSmsCampaign } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
-import { MAX_UPLOAD_ROWS, previewRecipients } from '../../app/csv-recipients.ts';
+import { ENCODING_LABELS } from '../../app/csv-file.ts';
+import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { callingCode, countryName } from '../../domain/phone-input.ts';
 import { DEFAULT_OPT_OUT_TEXT, placeholdersOf, SMS_MAX_LENGTH, smsLength } from '../../domain/sms.ts';
-import { httpStatus } from '../domain-statuses.ts';
+import { isHtmx } from '../errors.ts';
 import { describeUnsafeText, findUnsafeText, findUnsafeTextInFile } from '../safe-text.ts';
 import { withPosition } from './consistency.ts';
 import { requireRole } from './session.ts';
+import { problemText, publishError } from './wizard-messages.ts';
 
 const EDITORS = ['admin', 'campaign_manager'] as const;
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 const UPLOAD_ID = /^[0-9a-f-]{36}$/;
+const PREVIEW_PATH = '/campaigns/new/preview';
 
 /** The file arrives in memory (at most 5 MB, one file) and is parsed as a stream of records. */
 const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_FILE_BYTES, files: 1, fields: 20 } });
+const uploadErrors = new WeakMap<Request, unknown>();
+
+/**
+ * Reads the Parse form's multipart body before the CSRF check, so that the form works without JavaScript too (its
+ * `_csrf` field is inside that body). Mounted ahead of verifyCsrf; a refused upload is answered by the route, after
+ * the session and role checks.
+ */
+export function wizardUploadParser(): Router {
+  const router = Router();
+  router.post(PREVIEW_PATH, (req, res, next) => {
+    if (!req.is('multipart/form-data')) return next();
+    upload.single('file')(req, res, (error: unknown) => {
+      if (error) uploadErrors.set(req, error);
+      next();
+    });
+  });
+  return router;
+}
 
 function field(req: Request, name: string): string {
   const value = (req.body as Record<string, unknown> | undefined)?.[name];
@@ -30,22 +52,54 @@ export function messageLength(text: string, optOut: string) {
   return { length, max: SMS_MAX_LENGTH, over: length > SMS_MAX_LENGTH, placeholders: placeholdersOf(text) };
 }
 
+type StoredPreview = Omit<RecipientsPreview, 'valid'> & { accepted: number; fileName: string | null };
+
+interface Shown {
+  preview?: (StoredPreview & { uploadId: string | null }) | null;
+  previewError?: string | null;
+  error?: DomainError;
+  status?: number;
+}
+
+/** What the preview partial needs to say how the list was read, in words. */
+function previewView(preview: Shown['preview']) {
+  if (!preview) return null;
+  return {
+    ...preview,
+    maxRows: MAX_UPLOAD_ROWS,
+    encodingLabel: preview.encoding ? ENCODING_LABELS[preview.encoding] : null,
+    delimiterLabel: { ',': 'commas', ';': 'semicolons', '\t': 'tabs' }[preview.delimiter ?? ''] ?? null,
+    country: preview.defaultCountry
+      ? `${countryName(preview.defaultCountry)} (+${callingCode(preview.defaultCountry)})`
+      : null,
+    rows: preview.rows.map((row) => ({
+      ...row,
+      // A 10,000-character cell would drown the table; the row keeps its value, the preview shows its start.
+      input: row.input.length > 200 ? `${row.input.slice(0, 200)}…` : row.input,
+      written: row.written.length > 60 ? `${row.written.slice(0, 60)}…` : row.written,
+      problem: row.error ? problemText(row.error) : null,
+    })),
+  };
+}
+
 /**
  * F10, the new-campaign wizard: name, sender, message (a live counter), recipients from a CSV or typed numbers,
  * "Parse" to preview every row (normalized number, the message as sent, errors on their rows), schedule, review,
- * publish. The parsed list waits server-side between Parse and Publish, so the file is sent once.
+ * publish. The parsed list and its preview wait server-side between Parse and Publish, so the file is sent once,
+ * and a refused publish shows them again. Everything works as plain forms; htmx swaps the preview and the form.
  */
 export function campaignWizardRoutes(app: AppContext): Router {
   const router = Router();
 
-  async function renderForm(req: Request, res: Response, extra: { error?: DomainError; status?: number } = {}) {
+  async function renderForm(req: Request, res: Response, shown: Shown = {}) {
     const account = await loadAccount(app, req.user!.accountId);
     const senders = Object.entries(account.settings.senders)
       .filter(([, sender]) => sender.channel === 'sms')
       .map(([id, sender]) => ({ id, ...sender }));
     const text = field(req, 'text');
     const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
-    res.status(extra.status ?? 200).render('campaigns/new', {
+    const error = shown.error ? publishError(shown.error) : null;
+    res.status(shown.status ?? 200).render(isHtmx(req) ? 'campaigns/_form' : 'campaigns/new', {
       title: 'New campaign',
       senders,
       form: {
@@ -53,15 +107,33 @@ export function campaignWizardRoutes(app: AppContext): Router {
         senderId: field(req, 'senderId'),
         text,
         optOut,
+        numbers: field(req, 'numbers'),
         when: field(req, 'when') || 'now',
         sendAt: field(req, 'sendAt'),
-        uploadId: field(req, 'uploadId'),
+        consent: field(req, 'consent') === 'on',
       },
       counter: messageLength(text, optOut),
-      error: extra.error ? { message: extra.error.message, field: extra.error.field ?? null } : null,
+      error,
       proactiveActive: account.proactiveActive,
       maxRows: MAX_UPLOAD_ROWS,
+      defaultCountry: account.settings.defaultCountry
+        ? `${countryName(account.settings.defaultCountry)} (+${callingCode(account.settings.defaultCountry)})`
+        : null,
+      preview: previewView(shown.preview ?? null),
+      previewError: shown.previewError ?? null,
     });
+  }
+
+  /** The preview alone for htmx (into #preview), the whole page for a plain form post. */
+  async function answerPreview(req: Request, res: Response, shown: Shown) {
+    if (isHtmx(req)) {
+      res.status(shown.status ?? 200).render('campaigns/_preview', {
+        preview: previewView(shown.preview ?? null),
+        previewError: shown.previewError ?? null,
+      });
+      return;
+    }
+    await renderForm(req, res, shown);
   }
 
   router.get('/campaigns/new', requireRole(...EDITORS), async (req, res) => {
@@ -72,65 +144,55 @@ export function campaignWizardRoutes(app: AppContext): Router {
     res.render('campaigns/_counter', { counter: messageLength(field(req, 'text'), field(req, 'optOut')) });
   });
 
-  router.post('/campaigns/new/preview', requireRole(...EDITORS), (req, res, next) => {
-    upload.single('file')(req, res, (error: unknown) => {
-      if (error instanceof multer.MulterError) {
-        const message =
-          error.code === 'LIMIT_FILE_SIZE'
-            ? 'The file is larger than 5 MB.'
-            : `The upload was refused: ${error.message}.`;
-        res.status(error.code === 'LIMIT_FILE_SIZE' ? 413 : 400).render('campaigns/_preview', {
-          preview: null,
-          error: message,
-        });
-        return;
-      }
-      if (error) return next(error);
-      void preview(req, res).catch(next);
-    });
-  });
-
-  async function preview(req: Request, res: Response) {
+  router.post(PREVIEW_PATH, requireRole(...EDITORS), async (req, res) => {
+    const refused = (status: number, previewError: string) => answerPreview(req, res, { status, previewError });
+    const uploadError = uploadErrors.get(req);
+    if (uploadError instanceof multer.MulterError) {
+      // 422 like every refusal of the form: htmx swaps it into the preview, where the user is looking.
+      await refused(
+        422,
+        uploadError.code === 'LIMIT_FILE_SIZE'
+          ? 'The file is larger than 5 MB. Split it, or remove columns the message does not use.'
+          : 'The upload was refused: send one CSV file with the form.',
+      );
+      return;
+    }
+    if (uploadError) throw uploadError;
     const text = field(req, 'text');
     const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
     const typed = field(req, 'numbers');
     const unsafe = findUnsafeText(req.body) ?? (req.file ? findUnsafeTextInFile(req.file.buffer, 'file') : null);
-    if (unsafe) {
-      res.status(400).render('campaigns/_preview', { preview: null, error: describeUnsafeText(unsafe) });
-      return;
+    if (unsafe) return refused(400, describeUnsafeText(unsafe));
+    const file = req.file && req.file.size > 0 ? req.file : null;
+    if (!text.trim()) return refused(422, 'Write the message (step 3) before parsing recipients.');
+    // A chosen file that is empty is a file with no recipients, not "no file".
+    if (!req.file?.originalname && !typed.trim()) {
+      return refused(422, 'Choose a CSV file or type numbers, one per line, with their country code.');
     }
-    if (!text.trim()) {
-      res
-        .status(400)
-        .render('campaigns/_preview', { preview: null, error: 'Write the message before parsing recipients.' });
-      return;
-    }
-    if (!req.file && !typed.trim()) {
-      res.status(400).render('campaigns/_preview', {
-        preview: null,
-        error: 'Choose a CSV file or type numbers, one per line, with their country code.',
-      });
-      return;
-    }
-    let result: Awaited<ReturnType<typeof previewRecipients>>;
+    const account = await loadAccount(app, req.user!.accountId);
+    let result: RecipientsPreview;
     try {
-      result = await previewRecipients(req.file ? { csv: req.file.buffer } : { typed }, { text, optOut });
+      result = await previewRecipients(
+        req.file?.originalname ? { csv: file?.buffer ?? Buffer.alloc(0) } : { typed },
+        { text, optOut },
+        { defaultCountry: account.settings.defaultCountry },
+      );
     } catch (error) {
-      res.status(400).render('campaigns/_preview', {
-        preview: null,
-        error: `The file could not be read as CSV: ${(error as Error).message}`,
-      });
-      return;
+      if (error instanceof CsvFileError) return refused(422, error.message);
+      throw error;
     }
-    const uploadId = randomUUID();
-    if (result.valid.length > 0) {
+    const { valid, ...shown } = result;
+    const stored: StoredPreview = { ...shown, accepted: valid.length, fileName: req.file?.originalname || null };
+    const uploadId = valid.length > 0 ? randomUUID() : null;
+    if (uploadId) {
       await app.db('campaign_uploads').insert({
         upload_id: uploadId,
         account_id: req.user!.accountId,
         user_id: req.user!.userId,
         text,
         opt_out: optOut,
-        recipients: JSON.stringify(result.valid),
+        recipients: JSON.stringify(valid),
+        preview: JSON.stringify(stored),
         total: result.total,
         errors: result.errors,
         created_at: new Date(),
@@ -142,29 +204,36 @@ export function campaignWizardRoutes(app: AppContext): Router {
       .where({ account_id: req.user!.accountId })
       .andWhere('created_at', '<', new Date(Date.now() - 86_400_000))
       .delete();
-    res.render('campaigns/_preview', {
-      preview: { ...result, uploadId: result.valid.length > 0 ? uploadId : null, maxRows: MAX_UPLOAD_ROWS },
-      error: null,
-    });
+    await answerPreview(req, res, { preview: { ...stored, uploadId }, status: result.refused ? 422 : 200 });
+  });
+
+  /** The list parsed for this form, if it is still there (per account and user). */
+  async function parsedList(req: Request) {
+    const uploadId = field(req, 'uploadId');
+    if (!UPLOAD_ID.test(uploadId)) return null;
+    const row = await app
+      .db('campaign_uploads')
+      .where({ upload_id: uploadId, account_id: req.user!.accountId, user_id: req.user!.userId })
+      .first<
+        | {
+            text: string;
+            opt_out: string;
+            recipients: { phone: string; variables: Record<string, string> }[];
+            preview: StoredPreview | null;
+          }
+        | undefined
+      >();
+    return row ? { uploadId, ...row } : null;
   }
 
   router.post('/campaigns', requireRole(...EDITORS), async (req, res) => {
     const accountId = req.user!.accountId;
+    const parsed = await parsedList(req);
     try {
-      const uploadId = field(req, 'uploadId');
-      const parsed = UPLOAD_ID.test(uploadId)
-        ? await app
-            .db('campaign_uploads')
-            .where({ upload_id: uploadId, account_id: accountId, user_id: req.user!.userId })
-            .first<
-              | { text: string; opt_out: string; recipients: { phone: string; variables: Record<string, string> }[] }
-              | undefined
-            >()
-        : undefined;
       if (!parsed) {
         throw new DomainError(
           'NO_RECIPIENTS',
-          'Parse the recipients (and fix what the preview shows) before publishing.',
+          'Parse the recipients (step 4) and check the preview before publishing.',
           'recipients',
         );
       }
@@ -173,7 +242,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
       if (text !== parsed.text || optOut !== parsed.opt_out) {
         throw new DomainError(
           'PREVIEW_OUTDATED',
-          'The message changed since the preview: parse the recipients again.',
+          'The message changed since the preview: parse the recipients again so the preview shows what will be sent.',
           'text',
         );
       }
@@ -200,11 +269,18 @@ export function campaignWizardRoutes(app: AppContext): Router {
         },
         { actor: req.user!.userId },
       );
-      await app.db('campaign_uploads').where({ upload_id: uploadId, account_id: accountId }).delete();
-      res.redirect(303, withPosition(`/campaigns/${created.campaignId}`, created.position));
+      await app.db('campaign_uploads').where({ upload_id: parsed.uploadId, account_id: accountId }).delete();
+      const page = withPosition(`/campaigns/${created.campaignId}`, created.position);
+      if (isHtmx(req)) res.set('HX-Redirect', page).status(200).end();
+      else res.redirect(303, page);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      await renderForm(req, res, { error, status: httpStatus(error) });
+      // Refused: the same form again, with what was typed and the list already parsed (its preview too).
+      await renderForm(req, res, {
+        error,
+        status: 422,
+        preview: parsed?.preview ? { ...parsed.preview, uploadId: parsed.uploadId } : null,
+      });
     }
   });
 

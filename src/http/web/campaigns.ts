@@ -1,28 +1,15 @@
-import { type Request, Router } from 'express';
+import { Router } from 'express';
 import { cancelCampaign } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
 import { isCancellable } from '../../domain/campaign.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { campaignRecipients } from './campaign-recipients.ts';
 import { readYourWrites, withPosition } from './consistency.ts';
 import { requireRole, requireUser } from './session.ts';
 
 const EDITORS = ['admin', 'campaign_manager'] as const;
 const PAGE = 25;
-const RECIPIENT_PAGE = 50;
 const STATUSES = ['draft', 'scheduled', 'queued', 'in_progress', 'completed', 'cancelled', 'failed'];
-const MESSAGE_STATUSES = [
-  'queued',
-  'deferred',
-  'sending',
-  'retrying',
-  'sent',
-  'delivered',
-  'read',
-  'responded',
-  'undelivered',
-  'failed',
-  'skipped',
-];
 const DONE = ['sent', 'delivered', 'read', 'responded', 'undelivered', 'failed', 'skipped'];
 const REACHED = ['sent', 'delivered', 'read', 'responded'];
 const ID = /^[0-9a-f]{32}$/;
@@ -32,6 +19,7 @@ const page = (value: unknown) => Math.max(1, Math.min(10_000, Number.parseInt(St
 /** F10/F16 pages: the campaigns list, and each campaign's live progress, recipients, cancel and analytics. */
 export function campaignWebRoutes(app: AppContext): Router {
   const router = Router();
+  const recipientsOf = campaignRecipients(app);
 
   const names = async (accountId: string) =>
     new Map(
@@ -124,30 +112,6 @@ export function campaignWebRoutes(app: AppContext): Router {
 
   const notFound = () => new DomainError('CAMPAIGN_NOT_FOUND', 'There is no such campaign in this account.');
 
-  async function recipientsOf(req: Request, campaignId: string) {
-    const status = MESSAGE_STATUSES.includes(String(req.query.recipients)) ? String(req.query.recipients) : '';
-    const current = page(req.query.page);
-    const base = app.db('campaign_messages').where({ account_id: req.user!.accountId, campaign_id: campaignId });
-    if (status) base.andWhere({ status });
-    const [rows, total] = await Promise.all([
-      base
-        .clone()
-        .orderBy('seq')
-        .limit(RECIPIENT_PAGE)
-        .offset((current - 1) * RECIPIENT_PAGE)
-        .select('message_id', 'seq', 'status', 'reason', 'error_code', 'error_message', 'sent_at', 'deferred_until'),
-      base.clone().count<{ count: string }[]>('* as count'),
-    ]);
-    const count = Number(total[0]?.count ?? 0);
-    return {
-      recipients: rows,
-      recipientStatus: status,
-      messageStatuses: MESSAGE_STATUSES,
-      page: current,
-      pages: Math.max(1, Math.ceil(count / RECIPIENT_PAGE)),
-    };
-  }
-
   router.get('/campaigns/:id', requireUser, async (req, res) => {
     await readYourWrites(app.db, req, ['campaigns', 'campaign-messages']);
     const campaignId = String(req.params.id);
@@ -169,10 +133,11 @@ export function campaignWebRoutes(app: AppContext): Router {
     if (!ID.test(campaignId)) throw notFound();
     const progress = await progressOf(req.user!.accountId, campaignId);
     if (!progress) throw notFound();
-    // The poll that sees the campaign finish reloads the page, so the recipients table shows the outcome too.
-    if (!progress.live && req.get('hx-request') === 'true') res.set('HX-Refresh', 'true');
-    res.render('campaigns/_progress', {
+    // Each poll brings the recipients table along (out of band). Once the campaign is over, 286 tells htmx to stop
+    // polling (CONVENTIONS): the last answer shows the final counts and every recipient's outcome.
+    res.status(progress.live ? 200 : 286).render('campaigns/_poll', {
       ...progress,
+      ...(await recipientsOf(req, campaignId)),
       canCancel: (EDITORS as readonly string[]).includes(req.user!.role),
     });
   });

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Role } from '../../domain/account.ts';
 import type { Db } from '../../infra/db.ts';
+import { renderError } from '../errors.ts';
 
 export const SESSION_COOKIE = 'outbound_session';
 const SESSION_DAYS = 7;
@@ -87,7 +88,7 @@ export const verifyCsrf: RequestHandler = (req, res, next) => {
   if (SAFE_METHODS.has(req.method) || !req.user) return next();
   const sent = (req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf) as unknown;
   if (typeof sent === 'string' && req.csrfToken && sameToken(sent, req.csrfToken)) return next();
-  res.status(403).render('errors/error', {
+  renderError(req, res, 403, {
     title: 'Form expired',
     message: 'This form is out of date or was not sent from Outbound. Reload the page and try again.',
   });
@@ -110,7 +111,7 @@ export function requireRole(...roles: Role[]): RequestHandler {
   return (req, res, next) => {
     if (!req.user) return requireUser(req, res, next);
     if (roles.includes(req.user.role)) return next();
-    res.status(403).render('errors/error', {
+    renderError(req, res, 403, {
       title: 'Not allowed',
       message: 'Your role does not allow this. Ask an admin of your account if you need it.',
     });

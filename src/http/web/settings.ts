@@ -4,6 +4,7 @@ import {
   addSkill,
   removeSender,
   setConversationIdleTimeout,
+  setDefaultCountry,
   setDefaultTimeZone,
   setLineTypeCheck,
   setReceivingWindow,
@@ -15,6 +16,7 @@ import { createApiClient, revokeApiClient } from '../../app/api-clients.ts';
 import type { AppContext } from '../../app/context.ts';
 import { API_SCOPES, DEFAULT_ACCOUNT_SEND_RATE, WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
+import { countryChoices } from '../../domain/phone-input.ts';
 import { DEFAULT_SMS_WINDOW } from '../../domain/receiving-window.ts';
 import type { GlobalPosition } from '../../eventstore/port.ts';
 import { httpStatus } from '../domain-statuses.ts';
@@ -54,6 +56,8 @@ export function settingsRoutes(app: AppContext): Router {
       window: settings.windows.sms ?? DEFAULT_SMS_WINDOW,
       weekdays: WEEKDAYS,
       timeZone: settings.defaultTimeZone,
+      defaultCountry: settings.defaultCountry,
+      countries: countryChoices(),
       idleMinutes: settings.conversationIdleMinutes,
       lineTypeCheck: settings.lineTypeCheck,
       apiClients: Object.entries(settings.apiClients).map(([id, client]) => ({ id, ...client })),
@@ -168,6 +172,14 @@ export function settingsRoutes(app: AppContext): Router {
     requireRole(...EDITORS),
     change('time-zone', (req) =>
       setDefaultTimeZone(app, { accountId: accountId(req), timeZone: text(req, 'timeZone') }, context(req)),
+    ),
+  );
+
+  router.post(
+    '/settings/default-country',
+    requireRole(...EDITORS),
+    change('default-country', (req) =>
+      setDefaultCountry(app, { accountId: accountId(req), country: text(req, 'country') || null }, context(req)),
     ),
   );
 
