@@ -8,7 +8,13 @@ import { ENCODING_LABELS } from '../../app/csv-file.ts';
 import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { callingCode, countryName } from '../../domain/phone-input.ts';
-import { DEFAULT_OPT_OUT_TEXT, placeholdersOf, SMS_MAX_LENGTH, smsLength } from '../../domain/sms.ts';
+import {
+  DEFAULT_OPT_OUT_TEXT,
+  placeholdersOf,
+  SMS_MAX_LENGTH,
+  smsLength,
+  withoutPlaceholders,
+} from '../../domain/sms.ts';
 import { isHtmx } from '../errors.ts';
 import { describeUnsafeText, findUnsafeText, findUnsafeTextInFile } from '../safe-text.ts';
 import { withPosition } from './consistency.ts';
@@ -48,7 +54,7 @@ function field(req: Request, name: string): string {
 
 /** The message's length against the 140 limit, with the opt-out line, placeholders counted as empty. */
 export function messageLength(text: string, optOut: string) {
-  const length = smsLength(text.replace(/\$?\{\{\s*[A-Za-z0-9_]+\s*\}\}/g, ''), optOut || DEFAULT_OPT_OUT_TEXT);
+  const length = smsLength(withoutPlaceholders(text), optOut || DEFAULT_OPT_OUT_TEXT);
   return { length, max: SMS_MAX_LENGTH, over: length > SMS_MAX_LENGTH, placeholders: placeholdersOf(text) };
 }
 
