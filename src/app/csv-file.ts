@@ -51,9 +51,15 @@ function bomOf(head: Buffer): { encoding: CsvEncoding; length: number } | null {
   return null;
 }
 
+/** What a file plainly is when its first bytes say so (an image, a workbook, …); null for anything else. */
+export function binaryKindOf(head: Buffer): string | null {
+  return SIGNATURES.find(({ bytes }) => bytes.every((byte, index) => head[index] === byte))?.kind ?? null;
+}
+
 /** Refuses what is plainly not text (an image, a workbook, any file with NUL bytes) without echoing its bytes. */
 function refuseBinary(head: Buffer): void {
-  const known = SIGNATURES.find(({ bytes }) => bytes.every((byte, index) => head[index] === byte));
+  const kind = binaryKindOf(head);
+  const known = kind ? { kind } : null;
   if (known) throw new CsvFileError('NOT_CSV', `This file is not a CSV: it is ${known.kind}. ${SAVE_AS_CSV}`);
   if (head.subarray(0, 8192).includes(0)) {
     throw new CsvFileError('NOT_CSV', `This file is not a CSV: it holds binary data, not text. ${SAVE_AS_CSV}`);

@@ -4,8 +4,9 @@ import { WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import { httpStatus } from './domain-statuses.ts';
 
-function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
-  return req.path.startsWith('/api/') || req.path.startsWith('/oauth/') || !req.accepts('html');
+/** The API's paths (ours and LivePerson's, Sentinel's token call included) answer JSON, whatever they are sent. */
+export function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
+  return ['/api/', '/oauth/', '/sentinel/'].some((prefix) => req.path.startsWith(prefix)) || !req.accepts('html');
 }
 
 /** A request htmx made (a partial, a poll, a boosted form): its errors are a fragment, never a whole page. */

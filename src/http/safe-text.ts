@@ -68,6 +68,7 @@ function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
   return (
     req.path.startsWith('/api/') ||
     req.path.startsWith('/oauth/') ||
+    req.path.startsWith('/sentinel/') ||
     req.path.startsWith('/webhooks/') ||
     !req.accepts('html')
   );

@@ -19,7 +19,7 @@ import { listRoutes } from '../support/routes.ts';
  * use is in it; the browser's half is item 4 in campaign-wizard-files.int.test.ts.
  */
 const root = path.resolve(import.meta.dirname, '../..');
-const OUTSIDE = /^\/(api|oauth|webhooks|sandbox)(\/|$)|^\/(login|logout|healthz|readyz|metrics)$|^\/auth\//;
+const OUTSIDE = /^\/(api|oauth|sentinel|webhooks|sandbox)(\/|$)|^\/(login|logout|healthz|readyz|metrics)$|^\/auth\//;
 const BOGUS_ID = '0123456789abcdef0123456789abcdef';
 const HTMX = { 'hx-request': 'true' };
 

@@ -4,7 +4,7 @@ import multer from 'multer';
 import { loadAccount } from '../../app/accounts.ts';
 import { createSmsCampaign } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
-import { ENCODING_LABELS } from '../../app/csv-file.ts';
+import { binaryKindOf, ENCODING_LABELS } from '../../app/csv-file.ts';
 import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { callingCode, countryName } from '../../domain/phone-input.ts';
@@ -167,7 +167,9 @@ export function campaignWizardRoutes(app: AppContext): Router {
     const text = field(req, 'text');
     const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
     const typed = field(req, 'numbers');
-    const unsafe = findUnsafeText(req.body) ?? (req.file ? findUnsafeTextInFile(req.file.buffer, 'file') : null);
+    // A text file with a NUL in a row is named by its line; an image or a workbook is refused for what it is.
+    const textFile = req.file && !binaryKindOf(req.file.buffer) ? req.file : null;
+    const unsafe = findUnsafeText(req.body) ?? (textFile ? findUnsafeTextInFile(textFile.buffer, 'file') : null);
     if (unsafe) return refused(400, describeUnsafeText(unsafe));
     const file = req.file && req.file.size > 0 ? req.file : null;
     if (!text.trim()) return refused(422, 'Write the message (step 3) before parsing recipients.');

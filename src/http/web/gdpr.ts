@@ -6,6 +6,7 @@ import { erasurePreview, exportConsumer } from '../../app/gdpr-export.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { gdprDeps } from '../api/gdpr.ts';
 import { httpStatus } from '../domain-statuses.ts';
+import { renderError } from '../errors.ts';
 import { requireRole } from './session.ts';
 
 /**
@@ -93,7 +94,7 @@ export function gdprWebRoutes(app: AppContext): Router {
   router.get('/gdpr/erasure/:erasureId', admin, async (req, res) => {
     const erasure = await statusOf(req);
     if (!erasure) {
-      res.status(404).render('errors/error', { title: 'Not found', message: 'No such erasure in this account.' });
+      renderError(req, res, 404, { title: 'Not found', message: 'No such erasure in this account.' });
       return;
     }
     res.render('gdpr/erasure', { title: 'Erasure', erasure });
@@ -103,7 +104,7 @@ export function gdprWebRoutes(app: AppContext): Router {
   router.get('/gdpr/erasure/:erasureId/status', admin, async (req, res) => {
     const erasure = await statusOf(req);
     if (!erasure) {
-      res.status(404).end();
+      renderError(req, res, 404, { title: 'Not found', message: 'No such erasure in this account.' });
       return;
     }
     res.status(erasure.status === 'done' ? 286 : 200).render('gdpr/_status', { erasure });
