@@ -35,7 +35,8 @@ describe('/readyz and a stopped projection', () => {
     while (Date.now() < deadline) {
       const response = await fetch(`${running.baseUrl}/readyz`);
       body = (await response.json()) as Readiness;
-      if (response.status === 503 && body.checks['projection:campaign-messages']?.detail) break;
+      // Before the runner records the halt, the projection is only behind; wait for the halt itself.
+      if (response.status === 503 && body.checks['projection:campaign-messages']?.detail?.startsWith('stopped')) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(body.status).toBe('not ready');
