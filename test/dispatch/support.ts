@@ -43,7 +43,7 @@ export async function sendCampaign(
   text = 'Hello from Outbound',
   extra: { sendAt?: Date; name?: string } = {},
 ) {
-  return createSmsCampaign(
+  const created = await createSmsCampaign(
     { ...running.app, personalData: running.app.channels.personalData },
     {
       accountId: 'default',
@@ -58,6 +58,14 @@ export async function sendCampaign(
     },
     SYSTEM,
   );
+  // As the API answers: once the campaign's read models have it, so that what a test reads next can find it.
+  if (created.position) {
+    const caughtUp = await waitForProjection(running.app.db, ['campaigns', 'campaign-messages'], created.position, {
+      timeoutMs: 20_000,
+    });
+    expect(caughtUp, 'the campaign read models reach the new campaign').toBe(true);
+  }
+  return created;
 }
 
 /** Waits until the campaign's read model says it finished, within `timeoutMs`. */
