@@ -1,7 +1,8 @@
 import { DateTime } from 'luxon';
 import type { AppContext } from './context.ts';
 
-export interface AnalyticsRow {
+/** One day, channel and skill of LivePerson's Outbound Reporting analytics: the counts both our reports give. */
+export interface AnalyticsCounts {
   channel: string;
   skill: string | null;
   transactionday: string;
@@ -15,6 +16,26 @@ export interface AnalyticsRow {
   conversationscreated: number;
   conversationsclosed: number;
   error_aggregation: Record<string, number>;
+}
+
+/** Nothing counted yet for that day, channel and skill. */
+export const noCounts = (channel: string, skill: string | null, transactionday: string): AnalyticsCounts => ({
+  channel,
+  skill,
+  transactionday,
+  attempted: 0,
+  eligible: 0,
+  skipped: 0,
+  sent: 0,
+  failed: 0,
+  delivered: 0,
+  read: 0,
+  conversationscreated: 0,
+  conversationsclosed: 0,
+  error_aggregation: {},
+});
+
+export interface AnalyticsRow extends AnalyticsCounts {
   skipped_aggregation: Record<string, number>;
   optOuts: number;
   responded: number;
@@ -57,19 +78,7 @@ export async function accountAnalytics(
     let row = rows.get(key);
     if (!row) {
       row = {
-        channel: group.channel,
-        skill,
-        transactionday,
-        attempted: 0,
-        eligible: 0,
-        skipped: 0,
-        sent: 0,
-        failed: 0,
-        delivered: 0,
-        read: 0,
-        conversationscreated: 0,
-        conversationsclosed: 0,
-        error_aggregation: {},
+        ...noCounts(group.channel, skill, transactionday),
         skipped_aggregation: {},
         optOuts: 0,
         responded: 0,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../infra/db.ts';
+import { type AnalyticsCounts, noCounts } from '../analytics.ts';
 import {
   errorKeyOf,
   FAILED_SKIP_REASONS,
@@ -224,24 +225,11 @@ export async function transactions(
   return rows.map(transaction);
 }
 
-export interface AnalyticsEntry {
-  channel: string;
-  skill: string | null;
-  transactionday: string;
+export interface AnalyticsEntry extends AnalyticsCounts {
   handoffid?: string | null;
   source?: string;
-  attempted: number;
-  eligible: number;
-  skipped: number;
-  sent: number;
-  failed: number;
-  delivered: number;
-  read: number;
-  conversationscreated: number;
-  conversationsclosed: number;
   /** LivePerson's CSAT average; null until conversations carry a survey score. */
   csat: null;
-  error_aggregation: Record<string, number>;
 }
 
 interface AnalyticsGroup {
@@ -311,22 +299,10 @@ export async function analytics(
     let entry = entries.get(key);
     if (!entry) {
       entry = {
-        channel,
-        skill,
-        transactionday: group.day,
+        ...noCounts(channel, skill, group.day),
         ...(byHandoff ? { handoffid: group.handoff_id } : {}),
         ...(bySource ? { source } : {}),
-        attempted: 0,
-        eligible: 0,
-        skipped: 0,
-        sent: 0,
-        failed: 0,
-        delivered: 0,
-        read: 0,
-        conversationscreated: 0,
-        conversationsclosed: 0,
         csat: null,
-        error_aggregation: {},
       };
       entries.set(key, entry);
     }
