@@ -73,6 +73,7 @@ export const API_SCOPES = [
   'reporting:read',
   'gdpr:write',
   'gdpr:read',
+  'templates:read',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
