@@ -54,9 +54,10 @@ export function campaignExpander(deps: { store: EventStore }): Projection {
             campaignId,
             messageId: recipient.messageId,
             consumerRef: recipient.consumerRef,
-            channel: 'sms',
+            channel: draft.channel,
             senderId: draft.senderId,
             sealed: recipient.sealed,
+            ...(draft.whatsapp ? { contentSid: draft.whatsapp.contentSid } : {}),
           };
           try {
             // Expecting no stream, without reading it first: a message queued by an earlier run is a conflict.

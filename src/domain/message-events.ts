@@ -20,9 +20,11 @@ export const MessageEvents = {
   MessageQueued: z.object({
     ...ids,
     consumerRef: z.string(),
-    channel: z.literal('sms'),
+    channel: z.enum(['sms', 'whatsapp']),
     senderId: z.string(),
     sealed: z.string(),
+    /** WhatsApp: the approved template sent (its variables are in `sealed`). */
+    contentSid: z.string().optional(),
   }),
   MessageDeferred: z.object({ ...ids, until: z.string(), zones: z.array(z.string()) }),
   MessageSkipped: z.object({ ...ids, reason: z.enum(SKIP_REASONS), detail: z.string().nullable() }),
