@@ -47,6 +47,10 @@ const migration: Migration = {
       t.timestamp('date_created', { useTz: true }).notNullable();
       t.timestamp('date_updated', { useTz: true }).notNullable();
     });
+    // The receipt-timeout fallback looks for WhatsApp messages still "sent".
+    await db.raw(
+      "create index campaign_messages_whatsapp_sent on campaign_messages (sent_at) where channel = 'whatsapp' and status = 'sent'",
+    );
     await db.schema.alterTable('sandbox_messages', (t) => {
       t.text('content_sid').nullable();
       t.text('content_variables').nullable();
@@ -57,6 +61,7 @@ const migration: Migration = {
       t.dropColumn('content_sid');
       t.dropColumn('content_variables');
     });
+    await db.raw('drop index if exists campaign_messages_whatsapp_sent');
     await db.schema.dropTable('sandbox_contents');
     await db.schema.dropTable('templates');
   },

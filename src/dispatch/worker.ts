@@ -2,6 +2,7 @@ import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
 import { pollTemplateApprovals } from '../app/templates.ts';
+import { fallBackOnMissingReceipts } from '../app/whatsapp-fallback.ts';
 import type { Channels } from '../channels/providers.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type CronJob, CronScheduler } from './cron.ts';
@@ -60,6 +61,13 @@ export async function startWorker(
       schedule: '*/30 * * * * *',
       run: async () => {
         await closeIdleConversations(app, options.now?.() ?? new Date());
+      },
+    },
+    {
+      name: 'whatsapp-receipt-fallback',
+      schedule: '*/2 * * * * *',
+      run: async () => {
+        await fallBackOnMissingReceipts(app, options.now?.() ?? new Date());
       },
     },
     {

@@ -135,13 +135,15 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
     return { kind: 'skip', reason: 'daily-cap', detail: `At most ${facts.dailyCap} SMS per day per account.` };
   }
 
-  const rendered = renderSms(draft.text, facts.recipient.variables);
+  // A message that fell back from WhatsApp goes as the prioritized channel's SMS text.
+  const sms = draft.whatsapp?.fallback ?? draft;
+  const rendered = renderSms(sms.text, facts.recipient.variables);
   const send: Send = {
     channel: queued.channel,
     senderId: queued.senderId,
     from,
     to: facts.recipient.phone,
-    body: withOptOut(rendered.ok ? rendered.text : draft.text, draft.optOutText),
+    body: withOptOut(rendered.ok ? rendered.text : sms.text, sms.optOutText),
     senderRate: sender.rate,
     channelRate: account.settings.sendRates[queued.channel] ?? DEFAULT_ACCOUNT_SEND_RATE,
   };
