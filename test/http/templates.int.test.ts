@@ -3,6 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSender, addSkill } from '../../src/app/account-settings.ts';
 import { addUser } from '../../src/app/accounts.ts';
+import { foldStream } from '../../src/app/handler.ts';
+import * as account from '../../src/domain/account.ts';
 import { readyAccount, SYSTEM } from '../dispatch/support.ts';
 import { eventually, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
@@ -100,6 +102,26 @@ describe('template pages', () => {
     expect(
       await running.app.db('templates').where({ account_id: 'default' }).whereNot({ name: 'summer_drop' }),
     ).toEqual([]);
+  });
+
+  it('Settings take the media hosts allow-list and refuse a bad host naming it', async () => {
+    const admin = new WebSession(running.baseUrl);
+    expect((await admin.login(TEST_ADMIN.email, TEST_ADMIN.password)).status).toBe(303);
+    await admin.get('/settings');
+    const bad = await admin.post('/settings/whatsapp', { mediaHosts: 'cdn.example.com, not_a/host' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('not_a/host is not a host name');
+    const good = await admin.post('/settings/whatsapp', {
+      mediaHosts: 'CDN.example.com  media.example.org',
+      fallbackOptOut: 'on',
+    });
+    expect(good.status).toBe(303);
+    const state = foldStream(account, await running.app.store.read(account.accountStream('default')));
+    expect(state.settings.whatsapp).toEqual({
+      mediaHosts: ['cdn.example.com', 'media.example.org'],
+      fallbackOptOut: true,
+    });
+    expect((await admin.get('/settings')).html).toContain('cdn.example.com, media.example.org');
   });
 
   it('only Admins and Campaign Managers build templates; others may read the list', async () => {
