@@ -17,6 +17,7 @@ interface Patch {
   deferred_until?: string | null;
   sent_at?: string;
   conversation_id?: string;
+  channel?: string;
 }
 
 const STATUS_OF: Record<string, string> = {
@@ -28,6 +29,7 @@ const STATUS_OF: Record<string, string> = {
   MessageRead: 'read',
   MessageUndelivered: 'undelivered',
   MessageResponded: 'responded',
+  MessageFellBack: 'queued',
 };
 
 function patchFor(event: MessageEvent, into: Patch): void {
@@ -61,6 +63,9 @@ function patchFor(event: MessageEvent, into: Patch): void {
     case 'MessageResponded':
       into.conversation_id = event.data.conversationId;
       break;
+    case 'MessageFellBack':
+      into.channel = event.data.to;
+      break;
     case 'MessageUndelivered':
       into.error_source = 'provider';
       into.error_code = event.data.code;
@@ -93,6 +98,7 @@ export const campaignMessagesProjection: Projection = {
     'MessageRead',
     'MessageUndelivered',
     'MessageResponded',
+    'MessageFellBack',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     const inserts: Record<string, unknown>[] = [];
@@ -144,12 +150,13 @@ export const campaignMessagesProjection: Projection = {
            deferred_until = coalesce(p.deferred_until, m.deferred_until),
            sent_at = coalesce(p.sent_at, m.sent_at),
            conversation_id = coalesce(p.conversation_id, m.conversation_id),
+           channel = coalesce(p.channel, m.channel),
            updated_at = p.updated_at,
            revision = p.revision
          from jsonb_to_recordset(?::jsonb) as p(
            account_id text, message_id text, revision int, updated_at timestamptz, status text, reason text,
            error_source text, error_code text, error_message text, provider_message_id text, attempts int,
-           deferred_until timestamptz, sent_at timestamptz, conversation_id text)
+           deferred_until timestamptz, sent_at timestamptz, conversation_id text, channel text)
          where m.account_id = p.account_id and m.message_id = p.message_id and m.revision < p.revision`,
         [table('campaign_messages'), JSON.stringify(rows.slice(start, start + 1000))],
       );

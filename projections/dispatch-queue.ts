@@ -21,6 +21,8 @@ export const dispatchQueueProjection: Projection = {
     'MessageSent',
     'MessageSendFailed',
     'MessageReconcileDeferred',
+    'MessageFellBack',
+    'MessageDelivered',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     const actions = new Map<string, { accountId: string; messageId: string; action: Action }>();
@@ -31,6 +33,16 @@ export const dispatchQueueProjection: Projection = {
       let action: Action;
       switch (event.type) {
         case 'MessageQueued':
+          action = {
+            kind: 'upsert',
+            campaignId,
+            notBefore: recorded.createdAt.toISOString(),
+            leaseUntil: null,
+            state: 'queued',
+          };
+          break;
+        case 'MessageFellBack':
+          // Back in the queue as the prioritized channel's SMS, due at once.
           action = {
             kind: 'upsert',
             campaignId,

@@ -13,6 +13,7 @@ import { handoffsProjection } from './handoffs.ts';
 import { messageOutcomesProjection } from './message-outcomes.ts';
 import { messageTimelineProjection } from './message-timeline.ts';
 import { optOutsProjection } from './opt-outs.ts';
+import { templatesProjection } from './templates.ts';
 import { usersProjection } from './users.ts';
 
 /**
@@ -35,6 +36,7 @@ export const projections: Projection[] = [
   messageOutcomesProjection,
   messageTimelineProjection,
   consentHistoryProjection,
+  templatesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

@@ -57,6 +57,8 @@ const environmentSchema = z
     OIDC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
     WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
     WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
+    /** How often WhatsApp template approvals are polled (F5). */
+    TEMPLATE_POLL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
   })
   .superRefine((env, ctx) => {
     if (env.EVENT_STORE === 'eventstoredb' && !env.EVENTSTORE_URL) {

@@ -10,6 +10,7 @@ import {
   type WeeklyWindow,
 } from '../domain/account-settings.ts';
 import { DomainError } from '../domain/decider.ts';
+import { parseMediaHosts } from '../domain/whatsapp.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import { type CommandContext, handleCommand } from './handler.ts';
 
@@ -168,4 +169,15 @@ export function setLineTypeCheck(
     { type: 'SetLineTypeCheck', accountId: input.accountId, enabled: input.enabled, cacheDays: input.cacheDays },
     context,
   );
+}
+
+/** F5: the hosts a WhatsApp header's media may come from (empty: any https host), and the fallback's opt-out line. */
+export function setWhatsAppSettings(
+  deps: Deps,
+  input: { accountId: string; mediaHosts: string | string[]; fallbackOptOut: boolean },
+  context: CommandContext,
+) {
+  const mediaHosts = parseMediaHosts(input.mediaHosts);
+  const command = { type: 'SetWhatsAppSettings' as const, accountId: input.accountId, mediaHosts };
+  return run(deps, input.accountId, { ...command, fallbackOptOut: input.fallbackOptOut }, context);
 }

@@ -114,13 +114,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
   }
 
   const outcomes: RecipientOutcome[] = [];
-  const valid: {
-    index: number;
-    phone: string;
-    variables: Record<string, string>;
-    ref: string;
-    segments: number;
-  }[] = [];
+  const valid: ValidRecipient[] = [];
   const seen = new Set<string>();
   for (const [index, recipient] of input.recipients.entries()) {
     const phone = normalizePhone(recipient.phone);
@@ -155,37 +149,57 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
       'consumers',
     );
   }
+  return appendCampaign(
+    deps,
+    {
+      accountId: input.accountId,
+      name,
+      channel: 'sms',
+      senderId: input.senderId,
+      senderAddress: sender.address,
+      skillId: input.skillId ?? null,
+      text: input.text,
+      optOutText,
+      lookbackHours: input.lookbackHours ?? DEFAULT_LOOKBACK_HOURS,
+      routeAllWithinLookback: input.routeAllWithinLookback ?? false,
+      source: input.source,
+      handoffId: input.handoffId ?? null,
+      consent: input.consent,
+      ...(input.window ? { window: input.window } : {}),
+    },
+    { valid, outcomes, publish: input.publish, sendAt: input.sendAt, now },
+    context,
+  );
+}
+
+/** A recipient that passed its checks, to be sealed under its consumer's key. */
+export interface ValidRecipient {
+  index: number;
+  phone: string;
+  variables: Record<string, string>;
+  ref: string;
+  segments: number;
+}
+
+/**
+ * Appends a checked campaign: its draft, its recipients sealed in batches, and its publication when asked;
+ * answers each recipient's outcome in input order.
+ */
+export async function appendCampaign(
+  deps: CampaignDeps,
+  draft: Omit<campaign.CampaignDrafted, 'campaignId'>,
+  input: { valid: ValidRecipient[]; outcomes: RecipientOutcome[]; publish: boolean; sendAt?: Date; now: Date },
+  context: CommandContext,
+) {
+  const { valid, outcomes, now } = input;
   const campaignId = randomUUID().replace(/-/g, '');
   const stream = campaign.campaignStream(campaignId);
   let position: GlobalPosition | null = (
-    await handleCommand(
-      deps.store,
-      stream,
-      campaign,
-      {
-        type: 'DraftCampaign',
-        accountId: input.accountId,
-        campaignId,
-        name,
-        channel: 'sms',
-        senderId: input.senderId,
-        senderAddress: sender.address,
-        skillId: input.skillId ?? null,
-        text: input.text,
-        optOutText,
-        lookbackHours: input.lookbackHours ?? DEFAULT_LOOKBACK_HOURS,
-        routeAllWithinLookback: input.routeAllWithinLookback ?? false,
-        source: input.source,
-        handoffId: input.handoffId ?? null,
-        consent: input.consent,
-        ...(input.window ? { window: input.window } : {}),
-      },
-      context,
-    )
+    await handleCommand(deps.store, stream, campaign, { type: 'DraftCampaign', ...draft, campaignId }, context)
   ).position;
 
   const keys = await deps.personalData.ensureKeys(
-    input.accountId,
+    draft.accountId,
     valid.map((recipient) => recipient.ref),
   );
   if (valid.length > 0) {
@@ -195,7 +209,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
       campaign,
       {
         type: 'AddRecipients',
-        accountId: input.accountId,
+        accountId: draft.accountId,
         campaignId,
         rows: valid.map((recipient) => recipient.index),
         recipients: valid.map((recipient) => ({
@@ -219,7 +233,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
   if (input.publish && valid.length > 0) {
     const published = await publishCampaign(
       deps,
-      { accountId: input.accountId, campaignId, sendAt: input.sendAt, now },
+      { accountId: draft.accountId, campaignId, sendAt: input.sendAt, now },
       context,
     );
     position = published.position ?? position;

@@ -8,6 +8,7 @@ import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import { type CommandContext, foldStream, handleCommand } from './handler.ts';
 import { checkSmsComponent } from './handoff-sms.ts';
+import { checkWhatsAppChannel } from './handoff-whatsapp.ts';
 
 interface Deps {
   store: EventStore;
@@ -53,6 +54,7 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
       checkSmsComponent(channel, index);
     }
   }
+  await checkWhatsAppChannel(deps, state, config);
   if (config.skill) {
     if (!findSkill(state.settings, config.skill)) {
       throw new DomainError('UNKNOWN_SKILL', `${config.skill} is not a skill of this account.`, 'skill');

@@ -1,5 +1,6 @@
 import type { Channel } from '../domain/account-settings.ts';
 import type { SendFailure } from '../domain/message.ts';
+import type { TemplateContent } from '../domain/template-content.ts';
 
 /**
  * The channel port (DESIGN §5): what the dispatcher, the conversations and the webhooks need of a channel,
@@ -22,6 +23,9 @@ export interface OutboundMessage {
   from: string;
   to: string;
   body: string;
+  /** WhatsApp: the approved Content template sent instead of a free-form body, and its variables by number. */
+  contentSid?: string;
+  contentVariables?: Record<string, string>;
   /** Where the provider reports this message's status changes. */
   statusCallback?: string;
 }
@@ -61,3 +65,17 @@ export interface ChannelProvider {
 
 /** The providers of a process, by channel: a channel without one cannot be sent on. */
 export type ChannelProviders = Partial<Record<Channel, ChannelProvider>>;
+
+/** A template's approval as the provider reports it (WhatsApp's statuses; "received" and the like are pending). */
+export interface TemplateApproval {
+  status: 'pending' | 'approved' | 'rejected' | 'paused' | 'disabled';
+  reason: string | null;
+}
+
+/** WhatsApp templates at the provider (Twilio's Content API and its WhatsApp approval requests). */
+export interface WhatsAppTemplates {
+  /** Creates the content; answers its id (HX…). */
+  create(content: TemplateContent): Promise<string>;
+  requestApproval(contentSid: string, request: { name: string; category: string }): Promise<void>;
+  approval(contentSid: string): Promise<TemplateApproval>;
+}

@@ -2,10 +2,11 @@ import type { Config } from '../config.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { PersonalData } from '../infra/personal-data.ts';
-import type { ChannelProviders } from './port.ts';
+import type { ChannelProviders, WhatsAppTemplates } from './port.ts';
 import { TwilioSandbox } from './sandbox/rest.ts';
 import { type SandboxCredentials, sandboxCredentials } from './sandbox/store.ts';
 import { createTwilioClient, type RequestObserver, twilioLineTypes, twilioSmsChannel } from './twilio.ts';
+import { twilioWhatsAppChannel, twilioWhatsAppTemplates } from './twilio-whatsapp.ts';
 
 export interface Channels {
   /** Present when there are no real Twilio credentials: the sandbox this process serves under /sandbox. */
@@ -14,6 +15,8 @@ export interface Channels {
   twilioCredentials: () => Promise<SandboxCredentials>;
   /** The channel providers, by channel (DESIGN §5). */
   providers: ChannelProviders;
+  /** WhatsApp templates at Twilio (Content API + approval requests). */
+  whatsappTemplates: WhatsAppTemplates;
   /** Twilio Lookup: a number's line type. */
   lineTypes: { lineType(number: string): Promise<string | null> };
   personalData: PersonalData;
@@ -52,7 +55,11 @@ export function createChannels(deps: {
   const baseUrl = callbackBaseUrl(config, deps.ownBaseUrl);
   const timeoutMs = config.TWILIO_TIMEOUT_MS;
   const channels = (client: () => Promise<ReturnType<typeof createTwilioClient>>) => ({
-    providers: { sms: twilioSmsChannel(client, { observe: deps.observe }) },
+    providers: {
+      sms: twilioSmsChannel(client, { observe: deps.observe }),
+      whatsapp: twilioWhatsAppChannel(client, { observe: deps.observe }),
+    },
+    whatsappTemplates: twilioWhatsAppTemplates(client, { observe: deps.observe }),
     lineTypes: twilioLineTypes(client),
     personalData: new PersonalData(deps.db),
     baseUrl,

@@ -78,7 +78,7 @@ export function classifySendError(error: unknown): SendFailure {
 /** Observes every Twilio request of an adapter: how long it took and how it ended (for the provider-latency metric). */
 export type RequestObserver = (channel: string, seconds: number, outcome: 'ok' | SendFailure['kind']) => void;
 
-async function observed<T>(
+export async function observed<T>(
   channel: string,
   observe: RequestObserver | undefined,
   request: () => Promise<T>,

@@ -27,6 +27,7 @@ import { PollingLoop } from './polling-loop.ts';
 import type { ClaimedMessage, DispatchQueue } from './queue.ts';
 import type { SendRateLimiter } from './rate-limits.ts';
 import { StreamCache } from './stream-cache.ts';
+import { whatsappTemplateOf } from './whatsapp-facts.ts';
 
 const ACTOR = { actor: 'system:dispatcher' };
 
@@ -62,10 +63,12 @@ export class Dispatcher {
   private readonly loop: PollingLoop;
   private readonly campaigns: StreamCache<campaign.Campaign>;
   private readonly accounts: StreamCache<account.Account>;
+  private readonly templateOf: ReturnType<typeof whatsappTemplateOf>;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.campaigns = new StreamCache(deps.store, campaign, 1000);
     this.accounts = new StreamCache(deps.store, account, 2000);
+    this.templateOf = whatsappTemplateOf(deps.store);
     this.loop = new PollingLoop(() => this.dispatchOnce(), { idleMs: 100, log: deps.log, what: 'dispatch' });
   }
 
@@ -249,7 +252,7 @@ export class Dispatcher {
     const provider = this.deps.providers[send.channel];
     try {
       if (!provider) throw new ChannelSendError(noProvider(send.channel));
-      const sent = await provider.send({ from: send.from, to: send.to, body: send.body, statusCallback });
+      const sent = await provider.send({ ...send, statusCallback });
       await this.record(stream, sendingKnown, {
         type: 'RecordSent',
         ...ids,
@@ -331,6 +334,7 @@ export class Dispatcher {
       dailyCap: this.dailyCap,
       landline,
       allowanceHeld,
+      ...(queued.channel === 'whatsapp' ? { template: await this.templateOf(accountId, campaignState) } : {}),
     };
   }
 

@@ -54,9 +54,11 @@ export function campaignExpander(deps: { store: EventStore }): Projection {
             campaignId,
             messageId: recipient.messageId,
             consumerRef: recipient.consumerRef,
-            channel: 'sms',
+            channel: draft.channel,
             senderId: draft.senderId,
             sealed: recipient.sealed,
+            ...(draft.whatsapp ? { contentSid: draft.whatsapp.contentSid } : {}),
+            ...(draft.whatsapp?.fallback ? { fallbackSenderId: draft.whatsapp.fallback.senderId } : {}),
           };
           try {
             // Expecting no stream, without reading it first: a message queued by an earlier run is a conflict.
@@ -115,7 +117,7 @@ export function campaignCompletion(deps: { store: EventStore; db: Db; log: Logge
   return {
     name: 'reactor:campaign-completion',
     tables: ['completion_campaigns', 'completion_messages'],
-    handles: ['CampaignStarted', 'MessageSkipped', 'MessageSent', 'MessageSendFailed'],
+    handles: ['CampaignStarted', 'MessageSkipped', 'MessageSent', 'MessageSendFailed', 'MessageFellBack'],
     async project(events, { trx, table }) {
       const touched = new Map<string, RecordedEvent>();
       const terminal: { account_id: string; campaign_id: string; message_id: string }[] = [];
@@ -132,6 +134,13 @@ export function campaignCompletion(deps: { store: EventStore; db: Db; log: Logge
             .insert({ account_id: data.accountId, campaign_id: data.campaignId, total: data.recipientCount })
             .onConflict(['account_id', 'campaign_id'])
             .ignore();
+        } else if (event.type === 'MessageFellBack') {
+          // WhatsApp's outcome was not the last: the message is not done until its SMS is.
+          const at = terminal.findIndex((entry) => entry.message_id === data.messageId);
+          if (at >= 0) terminal.splice(at, 1);
+          await trx(table('completion_messages'))
+            .where({ account_id: data.accountId, campaign_id: data.campaignId, message_id: data.messageId! })
+            .delete();
         } else if (event.type !== 'MessageSendFailed' || !data.retryable) {
           terminal.push({ account_id: data.accountId, campaign_id: data.campaignId, message_id: data.messageId! });
         }

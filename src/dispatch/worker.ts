@@ -1,9 +1,11 @@
 import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
+import { pollTemplateApprovals } from '../app/templates.ts';
+import { fallBackOnMissingReceipts } from '../app/whatsapp-fallback.ts';
 import type { Channels } from '../channels/providers.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
-import { CronScheduler } from './cron.ts';
+import { type CronJob, CronScheduler } from './cron.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { DispatchQueue } from './queue.ts';
 import { SendRateLimiter } from './rate-limits.ts';
@@ -62,6 +64,13 @@ export async function startWorker(
       },
     },
     {
+      name: 'whatsapp-receipt-fallback',
+      schedule: '*/2 * * * * *',
+      run: async () => {
+        await fallBackOnMissingReceipts(app, options.now?.() ?? new Date());
+      },
+    },
+    {
       name: 'start-scheduled-campaigns',
       schedule: '*/5 * * * * *',
       run: async () => {
@@ -69,9 +78,19 @@ export async function startWorker(
       },
     },
   ]);
+  // Template approvals are polled every TEMPLATE_POLL_MS (finer than cron's seconds), under the same lock.
+  const templatePoll: CronJob = {
+    name: 'poll-template-approvals',
+    schedule: '',
+    run: async () => {
+      await pollTemplateApprovals({ ...app, templates: channels.whatsappTemplates });
+    },
+  };
+  const templateTimer = setInterval(() => void cron.runOnce(templatePoll), app.config.TEMPLATE_POLL_MS);
   return {
     dispatcher,
     stop: async () => {
+      clearInterval(templateTimer);
       await cron.stop();
       await webhooks.stop();
       await dispatcher.stop();

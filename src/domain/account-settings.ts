@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DomainError } from './decider.ts';
 import { isCountry } from './phone-input.ts';
+import { initialWhatsAppSettings, type WhatsAppSettings, WhatsAppSettingsEvents } from './whatsapp.ts';
 
 /**
  * The sending configuration of an account: senders (F9), send rates (F15), skills (F8), receiving windows (F13)
@@ -58,6 +59,7 @@ export const AccountSettingsEvents = {
   StatusWebhookRemoved: z.object({ accountId: z.string() }),
   /** F18: an open conversation with no activity for this long is closed automatically. */
   ConversationIdleTimeoutSet: z.object({ accountId: z.string(), minutes: z.number().int() }),
+  ...WhatsAppSettingsEvents,
   /** B4: Twilio Lookup's line type before the first send to a number (landlines skipped), cached this many days. */
   LineTypeCheckSet: z.object({ accountId: z.string(), enabled: z.boolean(), cacheDays: z.number().int() }),
 };
@@ -73,6 +75,7 @@ export const API_SCOPES = [
   'reporting:read',
   'gdpr:write',
   'gdpr:read',
+  'templates:read',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
@@ -95,6 +98,7 @@ export interface AccountSettings {
   statusWebhookUrl: string | null;
   conversationIdleMinutes: number;
   lineTypeCheck: { enabled: boolean; cacheDays: number };
+  whatsapp: WhatsAppSettings;
 }
 
 /** A skill named by its id or its name, in any case (names are unique case-insensitively); undefined if none. */
@@ -115,6 +119,7 @@ export const initialSettings = (): AccountSettings => ({
   statusWebhookUrl: null,
   conversationIdleMinutes: DEFAULT_CONVERSATION_IDLE_MINUTES,
   lineTypeCheck: { enabled: false, cacheDays: DEFAULT_LINE_TYPE_CACHE_DAYS },
+  whatsapp: initialWhatsAppSettings(),
 });
 
 export type AccountSettingsCommand =
@@ -139,7 +144,8 @@ export type AccountSettingsCommand =
   | { type: 'SetStatusWebhook'; accountId: string; url: string }
   | { type: 'RemoveStatusWebhook'; accountId: string }
   | { type: 'SetConversationIdleTimeout'; accountId: string; minutes: number }
-  | { type: 'SetLineTypeCheck'; accountId: string; enabled: boolean; cacheDays: number };
+  | { type: 'SetLineTypeCheck'; accountId: string; enabled: boolean; cacheDays: number }
+  | ({ type: 'SetWhatsAppSettings'; accountId: string } & WhatsAppSettings);
 
 export type SettingsEvent = {
   [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
@@ -282,6 +288,10 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       if (current.enabled === enabled && current.cacheDays === cacheDays) return [];
       return [{ type: 'LineTypeCheckSet', data: { accountId, enabled, cacheDays } }];
     }
+    case 'SetWhatsAppSettings': {
+      const { mediaHosts, fallbackOptOut } = command;
+      return [{ type: 'WhatsAppSettingsSet', data: { accountId, mediaHosts, fallbackOptOut } }];
+    }
   }
 }
 
@@ -337,5 +347,10 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
       return { ...settings, conversationIdleMinutes: event.data.minutes };
     case 'LineTypeCheckSet':
       return { ...settings, lineTypeCheck: { enabled: event.data.enabled, cacheDays: event.data.cacheDays } };
+    case 'WhatsAppSettingsSet':
+      return {
+        ...settings,
+        whatsapp: { mediaHosts: event.data.mediaHosts, fallbackOptOut: event.data.fallbackOptOut },
+      };
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { weeklyWindowSchema } from './account-settings.ts';
 import { assertNever, DomainError, type EventsOf } from './decider.ts';
+import { whatsappRouteSchema } from './whatsapp.ts';
 
 /**
  * A campaign (`campaign-{id}`): Draft → Scheduled or Queued → In Progress → Completed; Scheduled, Queued or In
@@ -37,7 +38,7 @@ export const CampaignEvents = {
     accountId: z.string(),
     campaignId: z.string(),
     name: z.string(),
-    channel: z.literal('sms'),
+    channel: z.enum(['sms', 'whatsapp']),
     senderId: z.string(),
     senderAddress: z.string(),
     skillId: z.string().nullable(),
@@ -50,6 +51,8 @@ export const CampaignEvents = {
     consent: z.boolean(),
     /** The campaign's own receiving window (the API's schedulingWindows); the account's when absent. */
     window: weeklyWindowSchema.optional(),
+    /** A WhatsApp campaign's template (and on the prioritized channel, its SMS fallback). */
+    whatsapp: whatsappRouteSchema.optional(),
   }),
   RecipientsAdded: z.object({
     accountId: z.string(),

@@ -6,6 +6,8 @@ import type { Conversation } from './conversation.ts';
 import { type Message, type SkipReason, waiting } from './message.ts';
 import { DEFAULT_SMS_WINDOW, nextOpening } from './receiving-window.ts';
 import { renderSms, withOptOut } from './sms.ts';
+import type { Template } from './template.ts';
+import { decideWhatsAppStart } from './whatsapp-dispatch.ts';
 
 /**
  * What the dispatcher does with one claimed message (DESIGN §4.3), decided from facts alone: no I/O, no clock.
@@ -41,6 +43,8 @@ export interface DispatchFacts {
   dailyCap: number;
   /** The account checks line types (B4) and Lookup says this number is a landline. */
   landline: boolean;
+  /** WhatsApp: the campaign's template as its stream says now (null: gone); absent for other channels. */
+  template?: Template | null;
 }
 
 export interface Send {
@@ -52,6 +56,9 @@ export interface Send {
   /** Messages per second of the sender and of the account's channel; 0 = no limit. */
   senderRate: number;
   channelRate: number;
+  /** WhatsApp: the approved template and its values, sent instead of `body`. */
+  contentSid?: string;
+  contentVariables?: Record<string, string>;
 }
 
 export type DispatchDecision =
@@ -115,7 +122,11 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
 
   const window = nextOpening({
     zones: facts.zones,
-    window: draft.window ?? account.settings.windows[queued.channel] ?? DEFAULT_SMS_WINDOW,
+    // SMS defaults to 08:00–21:00; the other channels to all day.
+    window:
+      draft.window ??
+      account.settings.windows[queued.channel] ??
+      (queued.channel === 'sms' ? DEFAULT_SMS_WINDOW : null),
     now,
     defaultZone: account.settings.defaultTimeZone,
   });
@@ -124,19 +135,19 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
     return { kind: 'skip', reason: 'daily-cap', detail: `At most ${facts.dailyCap} SMS per day per account.` };
   }
 
-  const rendered = renderSms(draft.text, facts.recipient.variables);
-  return {
-    kind: 'start',
-    send: {
-      channel: queued.channel,
-      senderId: queued.senderId,
-      from,
-      to: facts.recipient.phone,
-      body: withOptOut(rendered.ok ? rendered.text : draft.text, draft.optOutText),
-      senderRate: sender.rate,
-      channelRate: account.settings.sendRates[queued.channel] ?? DEFAULT_ACCOUNT_SEND_RATE,
-    },
+  // A message that fell back from WhatsApp goes as the prioritized channel's SMS text.
+  const sms = draft.whatsapp?.fallback ?? draft;
+  const rendered = renderSms(sms.text, facts.recipient.variables);
+  const send: Send = {
+    channel: queued.channel,
+    senderId: queued.senderId,
+    from,
+    to: facts.recipient.phone,
+    body: withOptOut(rendered.ok ? rendered.text : sms.text, sms.optOutText),
+    senderRate: sender.rate,
+    channelRate: account.settings.sendRates[queued.channel] ?? DEFAULT_ACCOUNT_SEND_RATE,
   };
+  return queued.channel === 'whatsapp' ? decideWhatsAppStart(facts, send) : { kind: 'start', send };
 }
 
 function startedAt(message: Message): Date {

@@ -5,6 +5,7 @@ import { ConsumerEvents } from './consumer.ts';
 import { ConversationEvents } from './conversation.ts';
 import { HandoffEvents } from './handoff.ts';
 import { MessageEvents } from './message.ts';
+import { TemplateEvents } from './template.ts';
 
 /** Every event schema of the product, by type. A new stream type adds its map here. */
 export const eventSchemas: Record<string, z.ZodType<Record<string, unknown>>> = {
@@ -14,6 +15,7 @@ export const eventSchemas: Record<string, z.ZodType<Record<string, unknown>>> = 
   ...MessageEvents,
   ...ConsumerEvents,
   ...ConversationEvents,
+  ...TemplateEvents,
 };
 
 /** Validates an event's data against its schema; throws for an unknown type or bad data. */

@@ -8,7 +8,9 @@ import { assertNever, DomainError, type EventsOf } from './decider.ts';
 
 export const handoffStream = (handoffId: string) => `handoff-${handoffId}`;
 
-export const HANDOFF_CHANNEL_TYPES = ['sms-twilio', 'whatsapp', 'inapp'] as const;
+/** `wa` is LivePerson's name for WhatsApp; `whatsapp` is kept as its alias. */
+export const HANDOFF_CHANNEL_TYPES = ['sms-twilio', 'whatsapp', 'wa', 'inapp'] as const;
+export const isWhatsAppChannel = (type: string) => type === 'wa' || type === 'whatsapp';
 export const DEFAULT_LOOKBACK_DAYS = 30;
 
 const messageComponentSchema = z.object({
@@ -22,8 +24,10 @@ export const handoffChannelSchema = z.object({
   type: z.enum(HANDOFF_CHANNEL_TYPES),
   language: z.string().max(16).optional(),
   outboundnumber: z.string().max(32).optional(),
-  /** WhatsApp: the approved template's id (used by the WhatsApp issue). */
+  /** WhatsApp: the approved template's id (Outbound's, as GET /templates answers it). */
   templateId: z.string().max(64).optional(),
+  /** The prioritized channel: how long WhatsApp's delivery receipt is awaited before the SMS goes instead. */
+  fallbackTimeoutSeconds: z.number().int().min(1).max(604_800).optional(),
   messageComponents: z.array(messageComponentSchema).max(10).default([]),
 });
 
@@ -72,7 +76,7 @@ function checkRules(config: HandoffConfig): void {
   if (lookbackHours(config) < 1) {
     throw new DomainError('INVALID_LOOKBACK', 'The lookback must be at least 1 hour.', 'lookbackPeriodHour');
   }
-  const types = config.channels.map((channel) => channel.type);
+  const types = config.channels.map((channel) => (isWhatsAppChannel(channel.type) ? 'wa' : channel.type));
   if (new Set(types).size !== types.length) {
     throw new DomainError('DUPLICATE_CHANNEL', 'Each channel type may appear once.', 'channels');
   }

@@ -20,9 +20,13 @@ export const MessageEvents = {
   MessageQueued: z.object({
     ...ids,
     consumerRef: z.string(),
-    channel: z.literal('sms'),
+    channel: z.enum(['sms', 'whatsapp']),
     senderId: z.string(),
     sealed: z.string(),
+    /** WhatsApp: the approved template sent (its variables are in `sealed`). */
+    contentSid: z.string().optional(),
+    /** The prioritized channel: the SMS sender the message falls back to. */
+    fallbackSenderId: z.string().optional(),
   }),
   MessageDeferred: z.object({ ...ids, until: z.string(), zones: z.array(z.string()) }),
   MessageSkipped: z.object({ ...ids, reason: z.enum(SKIP_REASONS), detail: z.string().nullable() }),
@@ -49,7 +53,15 @@ export const MessageEvents = {
     code: z.string(),
     message: z.string(),
   }),
-  MessageFellBack: z.object({ ...ids, from: z.string(), to: z.string() }),
+  /** The prioritized channel: the message goes again as `to` (SMS) from `senderId`, for `reason`. */
+  MessageFellBack: z.object({
+    ...ids,
+    from: z.string(),
+    to: z.string(),
+    senderId: z.string().optional(),
+    reason: z.string().optional(),
+    at: z.string().optional(),
+  }),
   MessageDelivered: z.object({ ...ids, providerMessageId: z.string(), at: z.string() }),
   MessageRead: z.object({ ...ids, providerMessageId: z.string(), at: z.string() }),
   MessageUndelivered: z.object({

@@ -21,6 +21,8 @@ import {
 
 export * from './message-events.ts';
 
+import { fallBackOnTimeout, fellBack, lateWhatsAppReceipt } from './message-fallback.ts';
+
 type Ids = { accountId: string; campaignId: string; messageId: string };
 
 export type MessageCommand =
@@ -30,6 +32,8 @@ export type MessageCommand =
   | ({ type: 'StartSend'; now: string; leaseMs: number } & Ids)
   | ({ type: 'RecordSent'; providerMessageId: string; now: string } & Ids)
   | ({ type: 'RecordSendFailed'; failure: SendFailure; now: string; giveUpMs: number } & Ids)
+  /** The prioritized channel: no WhatsApp delivery receipt in time, so the SMS goes instead. */
+  | ({ type: 'FallBack'; now: string } & Ids)
   /** Ends a message Failed without (another) send: its sender is gone, or its outcome can never be confirmed. */
   | ({ type: 'Abandon'; failure: Omit<SendFailure, 'kind'>; now: string } & Ids)
   | ({
@@ -67,6 +71,9 @@ export interface Message {
   /** Reconciliations of the current attempt that found nothing at the provider. */
   reconcileMisses: number;
   providerMessageId: string | null;
+  /** The prioritized channel: the WhatsApp message id this one fell back from ('' if never taken), else null. */
+  fellBackFrom: string | null;
+  lateReceipt: boolean;
 }
 
 export const initialState = (): Message => ({
@@ -80,6 +87,8 @@ export const initialState = (): Message => ({
   firstStartedAt: null,
   reconcileMisses: 0,
   providerMessageId: null,
+  fellBackFrom: null,
+  lateReceipt: false,
 });
 
 /** Statuses after which the message needs nothing more from the dispatcher (a campaign completes on them). */
@@ -178,7 +187,15 @@ export const decide = (command: MessageCommand, state: Message): MessageEvent[] 
     case 'RecordSendFailed': {
       // An ambiguous failure may have gone out: nothing is recorded, the lease runs out and it is reconciled.
       if (state.status !== 'sending' || command.failure.kind === 'ambiguous') return [];
-      return [failed(state, idsOf, command.failure, command.now, command.giveUpMs)];
+      const failure = failed(state, idsOf, command.failure, command.now, command.giveUpMs);
+      const fallbackSenderId = state.queued?.channel === 'whatsapp' ? state.queued.fallbackSenderId : undefined;
+      if (fallbackSenderId && command.failure.kind === 'permanent') {
+        return [failure, fellBack(idsOf, fallbackSenderId, command.failure.code, command.now)];
+      }
+      return [failure];
+    }
+    case 'FallBack': {
+      return fallBackOnTimeout(state, idsOf, command.now);
     }
     case 'Abandon':
       if (!waiting(state.status) && state.status !== 'sending') return [];
@@ -246,6 +263,10 @@ export const decide = (command: MessageCommand, state: Message): MessageEvent[] 
     case 'RecordStatus': {
       const at = command.now;
       const providerMessageId = command.providerMessageId;
+      // About the WhatsApp message this one fell back from, not the SMS (which may be sending right now).
+      if (state.fellBackFrom && providerMessageId === state.fellBackFrom) {
+        return lateWhatsAppReceipt(state, idsOf, command);
+      }
       // A callback can overtake the dispatcher's own record of the send (or a reconciler's retry decision): it
       // proves the provider took the message, so the send is recorded first and the status then applies.
       if ((state.status === 'sending' || state.status === 'retrying') && PROGRESS_STATUSES.includes(command.status)) {
@@ -318,8 +339,28 @@ export const evolve = (state: Message, event: MessageEvent): Message => {
         ? { ...state, status: 'retrying', notBefore: event.data.retryAt, leaseUntil: null }
         : { ...state, status: 'failed', leaseUntil: null };
     case 'MessageFellBack':
-      return state;
+      return {
+        ...state,
+        status: 'queued',
+        queued: state.queued && {
+          ...state.queued,
+          channel: 'sms',
+          senderId: event.data.senderId ?? state.queued.senderId,
+        },
+        fellBackFrom: state.providerMessageId ?? '',
+        providerMessageId: null,
+        notBefore: null,
+        leaseUntil: null,
+        attempts: 0,
+        firstStartedAt: null,
+      };
     case 'MessageDelivered':
+      if (state.fellBackFrom && event.data.providerMessageId === state.fellBackFrom) {
+        // WhatsApp delivered after all: an SMS not yet sent is cancelled; one sent keeps its own status.
+        return waiting(state.status)
+          ? { ...state, status: 'delivered', lateReceipt: true, providerMessageId: event.data.providerMessageId }
+          : { ...state, lateReceipt: true };
+      }
       return { ...state, status: 'delivered' };
     case 'MessageRead':
       return { ...state, status: 'read' };

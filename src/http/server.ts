@@ -27,6 +27,7 @@ import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
 import { settingsRoutes } from './web/settings.ts';
 import { ssoRoutes } from './web/sso.ts';
+import { templateWebRoutes } from './web/templates.ts';
 import { userRoutes } from './web/users.ts';
 import { webhookWebRoutes } from './web/webhooks.ts';
 import { twilioWebhooks } from './webhooks/twilio.ts';
@@ -84,6 +85,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(userRoutes(app));
   server.use(eventHistoryRoutes(app));
   server.use(handoffWebRoutes(app));
+  server.use(templateWebRoutes(app));
   server.use(inboxRoutes(app));
   server.use(analyticsRoutes(app));
   server.use(campaignWizardRoutes(app));

@@ -6,6 +6,13 @@ import { createApiClient, revokeApiClient } from '../../src/app/api-clients.ts';
 import { cancelCampaign } from '../../src/app/campaigns.ts';
 import { createHandoff } from '../../src/app/handoffs.ts';
 import { removeStatusWebhook, setStatusWebhook } from '../../src/app/status-webhooks.ts';
+import {
+  deleteTemplate,
+  draftTemplate,
+  duplicateTemplate,
+  pollTemplateApprovals,
+  submitTemplate,
+} from '../../src/app/templates.ts';
 import { statusWebhookReactor } from '../../src/dispatch/webhooks.ts';
 import type { RecordedEvent } from '../../src/eventstore/port.ts';
 import { createDb, type Db, migrateLatest } from '../../src/infra/db.ts';
@@ -34,6 +41,17 @@ async function reply(from: string, body: string) {
   });
   expect(response.status).toBe(201);
 }
+
+const templateContent = {
+  name: 'welcome',
+  language: 'en',
+  category: 'UTILITY',
+  header: null,
+  body: 'Hello {{1}}, welcome.',
+  footer: null,
+  buttons: { type: 'none' as const },
+  samples: { '1': 'Ana' },
+};
 
 async function freshDatabase() {
   const database = await createTestDatabase('readmodels');
@@ -76,6 +94,12 @@ beforeAll(async () => {
     },
     SYSTEM,
   );
+  const templates = { ...app, templates: app.channels.whatsappTemplates };
+  const waTemplate = await draftTemplate(app, 'default', templateContent, SYSTEM);
+  await submitTemplate(templates, 'default', waTemplate.templateId, SYSTEM);
+  await pollTemplateApprovals(templates);
+  const dropped = await duplicateTemplate(app, 'default', waTemplate.templateId, 'welcome_copy', SYSTEM);
+  await deleteTemplate(app, 'default', dropped.templateId, SYSTEM);
   await setStatusWebhook(app, { accountId: 'default', url: 'http://127.0.0.1:9/hooks' }, SYSTEM);
   await fetch(`${running.baseUrl}/sandbox/faults`, {
     method: 'POST',

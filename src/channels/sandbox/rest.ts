@@ -1,13 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
-import { type Request, type Response, Router } from 'express';
-import twilio from 'twilio';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { z } from 'zod';
 import { classifyKeyword } from '../../domain/consumer.ts';
 import { normalizePhone } from '../../domain/sms.ts';
 import type { Db } from '../../infra/db.ts';
 import type { Logger } from '../../infra/logger.ts';
+import { SandboxCallbacks } from './callbacks.ts';
+import {
+  approvalOverrideSchema,
+  checkWhatsAppSend,
+  contentRouter,
+  overrideApproval,
+  type WhatsAppSendCheck,
+} from './content.ts';
 import {
   defaultFaults,
+  faultsSchema,
   newMessageSid,
   type SandboxCredentials,
   type SandboxFaults,
@@ -26,6 +34,12 @@ export interface SandboxDeps {
 const twilioError = (res: Response, status: number, code: number, message: string) =>
   res.status(status).json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
+const invalid = (res: Response, error: z.ZodError) => {
+  const issue = error.issues[0]!;
+  const field = issue.path.join('.');
+  res.status(400).json({ code: 'INVALID_FIELD', field, message: `${field}: ${issue.message}` });
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -35,9 +49,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class TwilioSandbox {
   faults: SandboxFaults = defaultFaults();
-  private readonly pending = new Set<NodeJS.Timeout>();
+  private readonly callbacks: SandboxCallbacks;
 
-  constructor(private readonly deps: SandboxDeps) {}
+  constructor(private readonly deps: SandboxDeps) {
+    this.callbacks = new SandboxCallbacks(deps, () => this.faults);
+  }
 
   router(): Router {
     const router = Router();
@@ -52,15 +68,21 @@ export class TwilioSandbox {
     router.get('/twilio/lookups/v2/PhoneNumbers/:number', (req, res, next) => {
       void this.authenticate(req, res, () => this.lookup(req, res).catch(next));
     });
+    const auth: RequestHandler = (req, res, next) => void this.authenticate(req, res, next);
+    const accountSid = async () => (await this.deps.credentials()).accountSid;
+    router.use('/twilio/content/v1', auth, contentRouter({ db: this.deps.db, faults: () => this.faults, accountSid }));
+    router.post('/templates/:contentSid/approval', async (req, res, next) => {
+      const parsed = approvalOverrideSchema.safeParse(req.body ?? {});
+      if (!parsed.success) return void invalid(res, parsed.error);
+      const changed = await overrideApproval(this.deps.db, String(req.params.contentSid), parsed.data).catch(next);
+      if (changed === 0) return void res.status(404).json({ code: 'NOT_FOUND', message: 'No such Content.' });
+      res.json({ contentSid: req.params.contentSid, ...parsed.data });
+    });
     router.post('/phone/reply', (req, res, next) => this.reply(req, res).catch(next));
     router.get('/faults', (_req, res) => res.json(this.faults));
     router.post('/faults', (req, res) => {
       const parsed = faultsSchema.safeParse(req.body ?? {});
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        res.status(400).json({ code: 'INVALID_FIELD', message: `${issue.path.join('.')}: ${issue.message}` });
-        return;
-      }
+      if (!parsed.success) return void invalid(res, parsed.error);
       this.faults = { ...this.faults, ...parsed.data };
       res.json(this.faults);
     });
@@ -74,8 +96,7 @@ export class TwilioSandbox {
   }
 
   stop(): void {
-    for (const timer of this.pending) clearTimeout(timer);
-    this.pending.clear();
+    this.callbacks.stop();
   }
 
   private async authenticate(req: Request, res: Response, next: () => void): Promise<void> {
@@ -113,19 +134,18 @@ export class TwilioSandbox {
       return void twilioError(res, 400, 21604, "A 'To' phone number is required.");
     if (typeof body.From !== 'string' || body.From === '')
       return void twilioError(res, 400, 21603, "A 'From' phone number is required.");
-    if (typeof body.Body !== 'string' || body.Body === '')
-      return void twilioError(res, 400, 21602, 'Message body is required.');
-    // Twilio sends up to 1,600 characters as one (multi-part) message and refuses longer bodies.
-    if ([...body.Body].length > 1600)
-      return void twilioError(res, 400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
+    const whatsapp = body.From.startsWith('whatsapp:');
+    const sent = whatsapp
+      ? await checkWhatsAppSend(this.deps.db, faults, String(req.params.accountSid), body)
+      : checkSmsSend(body);
+    if (!sent.ok) return void twilioError(res, sent.status, sent.code, sent.message);
     const to = body.To;
-    if (normalizePhone(to) !== to)
-      return void twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
-    const failure = faults.failNumbers[to];
+    const number = to.replace(/^whatsapp:/, '');
+    const failure = faults.failNumbers[number];
     if (failure) return void twilioError(res, 400, failure, `Sandbox fault ${failure} for ${to}`);
-    if (faults.landlines.includes(to))
+    if (!whatsapp && faults.landlines.includes(to))
       return void twilioError(res, 400, 21614, `'To' number ${to} is not a valid mobile number`);
-    const slow = faults.slowNumbers[to];
+    const slow = faults.slowNumbers[number];
     if (slow) await sleep(slow);
     const optedOut = await this.deps.db('sandbox_opt_outs').where({ phone: to, sender: body.From }).first();
     if (optedOut) return void twilioError(res, 400, 21610, 'Attempt to send to unsubscribed recipient');
@@ -137,7 +157,9 @@ export class TwilioSandbox {
         account_sid: req.params.accountSid,
         from: body.From,
         to,
-        body: body.Body,
+        body: sent.body,
+        content_sid: sent.contentSid,
+        content_variables: sent.contentVariables,
         status: 'queued',
         direction: 'outbound-api',
         status_callback: typeof body.StatusCallback === 'string' ? body.StatusCallback : null,
@@ -146,73 +168,12 @@ export class TwilioSandbox {
       })
       .returning<SandboxMessageRow[]>('*');
     res.status(201).json(toTwilioJson(row!, this.basePath(req)));
-    if (row!.status_callback && faults.callbackDelayMs >= 0) this.progress(row!, faults.callbackDelayMs);
-  }
-
-  /** queued → sent → delivered (or undelivered), each step reported to the message's StatusCallback. */
-  private progress(row: SandboxMessageRow, delayMs: number): void {
-    const undeliverable = this.faults.undeliverable[row.to];
-    const steps: { status: string; errorCode?: number }[] = [
-      { status: 'sent' },
-      undeliverable ? { status: 'undelivered', errorCode: undeliverable } : { status: 'delivered' },
-    ];
-    const runStep = (index: number) => {
-      const timer = setTimeout(async () => {
-        this.pending.delete(timer);
-        const step = steps[index]!;
-        try {
-          const now = new Date();
-          await this.deps
-            .db('sandbox_messages')
-            .where({ sid: row.sid })
-            .update({
-              status: step.status,
-              date_updated: now,
-              ...(step.status === 'sent' ? { date_sent: now } : {}),
-              ...(step.errorCode ? { error_code: step.errorCode, error_message: 'Sandbox: message undelivered' } : {}),
-            });
-          await this.postSigned(row.status_callback!, {
-            AccountSid: row.account_sid,
-            From: row.from,
-            To: row.to,
-            MessageSid: row.sid,
-            SmsSid: row.sid,
-            MessageStatus: step.status,
-            SmsStatus: step.status,
-            ApiVersion: '2010-04-01',
-            ...(step.errorCode ? { ErrorCode: String(step.errorCode) } : {}),
-          });
-        } catch (error) {
-          this.deps.log.warn({ err: error, sid: row.sid }, 'sandbox status callback failed');
-        }
-        if (index + 1 < steps.length) runStep(index + 1);
-      }, delayMs);
-      this.pending.add(timer);
-    };
-    runStep(0);
+    if (row!.status_callback && faults.callbackDelayMs >= 0) this.callbacks.progress(row!, faults.callbackDelayMs);
   }
 
   /** POSTs form params to a webhook with Twilio's signature, retrying a few times as Twilio does. */
-  async postSigned(url: string, params: Record<string, string>): Promise<number> {
-    const { authToken } = await this.deps.credentials();
-    const signature = twilio.getExpectedTwilioSignature(authToken, url, params);
-    let lastStatus = 0;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
-          body: new URLSearchParams(params),
-        });
-        lastStatus = response.status;
-        await response.arrayBuffer();
-        if (response.status < 500) return response.status;
-      } catch (error) {
-        this.deps.log.debug({ err: error, url }, 'sandbox webhook attempt failed');
-      }
-      await sleep(100 * 2 ** attempt);
-    }
-    return lastStatus;
+  postSigned(url: string, params: Record<string, string>): Promise<number> {
+    return this.callbacks.postSigned(url, params);
   }
 
   private async listMessages(req: Request, res: Response): Promise<void> {
@@ -381,22 +342,21 @@ export class TwilioSandbox {
   }
 }
 
+/** An SMS as Twilio checks it: a body of up to 1,600 characters to a valid number. */
+function checkSmsSend(body: Record<string, unknown>): WhatsAppSendCheck {
+  const refuse = (code: number, message: string) => ({ ok: false as const, status: 400, code, message });
+  if (typeof body.Body !== 'string' || body.Body === '') return refuse(21602, 'Message body is required.');
+  // Twilio sends up to 1,600 characters as one (multi-part) message and refuses longer bodies.
+  if ([...body.Body].length > 1600) {
+    return refuse(21617, 'The concatenated message body exceeds the 1600 character limit.');
+  }
+  const to = body.To as string;
+  if (normalizePhone(to) !== to) return refuse(21211, `The 'To' number ${to} is not a valid phone number.`);
+  return { ok: true, body: body.Body, contentSid: null, contentVariables: null };
+}
+
 const replySchema = z.object({
   from: z.string().min(1).max(32),
   to: z.string().min(1).max(32),
   body: z.string().max(1600),
 });
-
-const phoneMap = z.record(z.string(), z.number().int().min(10000).max(99999));
-const faultsSchema = z
-  .object({
-    errorRate: z.number().min(0).max(1),
-    errorStatus: z.union([z.literal(500), z.literal(429)]),
-    delayMs: z.number().int().min(0).max(60_000),
-    slowNumbers: z.record(z.string(), z.number().int().min(0).max(60_000)),
-    failNumbers: phoneMap,
-    landlines: z.array(z.string()),
-    undeliverable: phoneMap,
-    callbackDelayMs: z.number().int().min(-1).max(60_000),
-  })
-  .partial();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { Db } from '../../infra/db.ts';
 
 export interface SandboxCredentials {
@@ -21,6 +22,9 @@ export interface SandboxMessageRow {
   date_updated: Date;
   date_sent: Date | null;
   seq: string;
+  /** WhatsApp: the Content template sent, and its variables as the JSON string Twilio takes. */
+  content_sid: string | null;
+  content_variables: string | null;
 }
 
 /**
@@ -43,6 +47,16 @@ export interface SandboxFaults {
   undeliverable: Record<string, number>;
   /** Delay between status steps (queued → sent → delivered), in ms; -1 sends no callbacks. */
   callbackDelayMs: number;
+  /** WhatsApp's decision on a template's approval request, applied at the first poll after the delay. */
+  templateDecision: 'approved' | 'rejected' | 'paused';
+  templateRejectionReason: string;
+  templateDecisionDelayMs: number;
+  /** E.164 numbers that are not on WhatsApp: sends to them fail with 63003. */
+  whatsappUnreachable: string[];
+  /** E.164 numbers whose WhatsApp messages are sent but never get a delivery receipt. */
+  whatsappNoReceipt: string[];
+  /** How long after delivery a WhatsApp message is read, in ms; -1: never. */
+  readAfterMs: number;
 }
 
 export const defaultFaults = (): SandboxFaults => ({
@@ -54,9 +68,37 @@ export const defaultFaults = (): SandboxFaults => ({
   landlines: [],
   undeliverable: {},
   callbackDelayMs: 50,
+  templateDecision: 'approved',
+  templateRejectionReason: 'The template does not follow WhatsApp’s policies (sandbox).',
+  templateDecisionDelayMs: 0,
+  whatsappUnreachable: [],
+  whatsappNoReceipt: [],
+  readAfterMs: -1,
 });
 
+const phoneMap = z.record(z.string(), z.number().int().min(10000).max(99999));
+const e164List = z.array(z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164 numbers such as +14155550100')).max(100_000);
+export const faultsSchema = z
+  .object({
+    errorRate: z.number().min(0).max(1),
+    errorStatus: z.union([z.literal(500), z.literal(429)]),
+    delayMs: z.number().int().min(0).max(60_000),
+    slowNumbers: z.record(z.string(), z.number().int().min(0).max(60_000)),
+    failNumbers: phoneMap,
+    landlines: z.array(z.string()),
+    undeliverable: phoneMap,
+    callbackDelayMs: z.number().int().min(-1).max(60_000),
+    templateDecision: z.enum(['approved', 'rejected', 'paused']),
+    templateRejectionReason: z.string().min(1).max(500),
+    templateDecisionDelayMs: z.number().int().min(0).max(86_400_000),
+    whatsappUnreachable: e164List,
+    whatsappNoReceipt: e164List,
+    readAfterMs: z.number().int().min(-1).max(86_400_000),
+  })
+  .partial();
+
 export const newMessageSid = () => `SM${randomBytes(16).toString('hex')}`;
+export const newContentSid = () => `HX${randomBytes(16).toString('hex')}`;
 
 /**
  * The sandbox's credentials: TWILIO_SANDBOX_ACCOUNT_SID/TWILIO_SANDBOX_AUTH_TOKEN when set, else a pair made on

@@ -170,7 +170,7 @@ export function phoneFrom(raw: unknown): string | null {
   return normalizePhone(/^\d+$/.test(text) ? `+${text}` : text);
 }
 
-interface ParsedConsumer {
+export interface ParsedConsumer {
   input: Record<string, unknown>;
   phone: unknown;
   /** The number as LivePerson answers it for a failed consumer: digits with `+`. */
@@ -282,4 +282,42 @@ export function windowFrom(windows: z.infer<typeof schedulingWindowSchema>[]): W
     result[day] = { start, end };
   }
   return result;
+}
+
+/**
+ * LivePerson's answer for each consumer, in request order: accepted ones with their id, number and
+ * `consumerContent` exactly as sent; failed ones as sent, with the number, its region and the code.
+ */
+export function consumerOutcomes(
+  parsed: ParsedConsumer[],
+  usable: { index: number }[],
+  outcomes: { index: number; phoneNumber: string | null; messageId?: string; error?: string }[],
+) {
+  const errors = new Map<number, string>();
+  const accepted = new Map<number, { id: string; phoneNumber: string }>();
+  for (const [index, consumer] of parsed.entries()) if (consumer.error) errors.set(index, consumer.error);
+  for (const outcome of outcomes) {
+    const index = usable[outcome.index]!.index;
+    if (outcome.error) errors.set(index, outcome.error);
+    else accepted.set(index, { id: outcome.messageId!, phoneNumber: outcome.phoneNumber! });
+  }
+  const acceptedConsumers = [...accepted.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, consumer]) => {
+      const { consumerContent } = parsed[index]!;
+      return consumerContent === undefined ? consumer : { ...consumer, consumerContent };
+    });
+  const failedConsumers = [...errors.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, errorMessage]) => {
+      const consumer = parsed[index]!;
+      return {
+        ...consumer.input,
+        phone: consumer.phoneText,
+        ...(consumer.countryCode ? { countryCode: consumer.countryCode } : {}),
+        ...(consumer.variables ? { variables: consumer.variables } : {}),
+        errorMessage,
+      };
+    });
+  return { acceptedConsumers, failedConsumers };
 }

@@ -15,6 +15,7 @@ import {
   CAMPAIGN_STATUS,
   type CampaignRow,
   campaignStatusSchema,
+  consumerOutcomes,
   consumerWithoutVariables,
   createCampaignBody,
   createdSchema,
@@ -31,6 +32,7 @@ import {
 } from './campaign-shapes.ts';
 import { sendApiError } from './errors.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
+import { createWhatsAppCampaignFromApi, handoffHasWhatsApp } from './whatsapp-campaign.ts';
 
 /** The handoff as the write side knows it (a just-created one counts), with its SMS channel and body. */
 async function smsTemplateOf(app: AppContext, accountId: string, templateId: string) {
@@ -85,6 +87,10 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         }
       }
       const window = body.schedulingWindows ? windowFrom(body.schedulingWindows) : undefined;
+      const handoff = await loadHandoff(app, accountId, body.templateId);
+      if (handoff && handoffHasWhatsApp(handoff)) {
+        return createWhatsAppCampaignFromApi(app, req, res, { body, config: handoff, sendAt, window, now });
+      }
       const template = await smsTemplateOf(app, accountId, body.templateId);
 
       const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
@@ -152,32 +158,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         { actor: req.apiClient!.clientId, correlationId: req.requestTraceId },
       );
 
-      const errors = new Map<number, string>();
-      const accepted = new Map<number, { id: string; phoneNumber: string }>();
-      for (const [index, consumer] of parsed.entries()) if (consumer.error) errors.set(index, consumer.error);
-      for (const outcome of created.outcomes) {
-        const index = usable[outcome.index]!.index;
-        if (outcome.error) errors.set(index, outcome.error);
-        else accepted.set(index, { id: outcome.messageId!, phoneNumber: outcome.phoneNumber! });
-      }
-      const acceptedConsumers = [...accepted.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([index, consumer]) => {
-          const { consumerContent } = parsed[index]!;
-          return consumerContent === undefined ? consumer : { ...consumer, consumerContent };
-        });
-      const failedConsumers = [...errors.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([index, errorMessage]) => {
-          const consumer = parsed[index]!;
-          return {
-            ...consumer.input,
-            phone: consumer.phoneText,
-            ...(consumer.countryCode ? { countryCode: consumer.countryCode } : {}),
-            ...(consumer.variables ? { variables: consumer.variables } : {}),
-            errorMessage,
-          };
-        });
+      const { acceptedConsumers, failedConsumers } = consumerOutcomes(parsed, usable, created.outcomes);
       if (created.position) {
         await waitForProjection(app.db, ['campaigns', 'campaign-messages'], created.position, { timeoutMs: 2000 });
       }

@@ -14,6 +14,7 @@ import { livepersonGuards, livepersonRoutes } from './liveperson/index.ts';
 import { apiRateLimit } from './rate-limit.ts';
 import { type ApiGuards, ApiRegistry } from './registry.ts';
 import { reportingApiRoutes } from './reporting.ts';
+import { templateApiRoutes } from './templates.ts';
 import { webhookApiRoutes } from './webhooks.ts';
 
 export const API_PREFIX = '/api/v2/account/:accountId';
@@ -70,6 +71,7 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   reportingApiRoutes(app, account, registry, guards);
   webhookApiRoutes(app, account, registry, guards);
   gdprApiRoutes(app, account, registry, guards);
+  templateApiRoutes(app, account, registry, guards);
   router.use(API_PREFIX, account);
   registry.include(liveperson.registry);
 

@@ -10,6 +10,7 @@ import {
   setReceivingWindow,
   setSenderRate,
   setSendRate,
+  setWhatsAppSettings,
 } from '../../app/account-settings.ts';
 import { loadAccount } from '../../app/accounts.ts';
 import { createApiClient, revokeApiClient } from '../../app/api-clients.ts';
@@ -60,6 +61,7 @@ export function settingsRoutes(app: AppContext): Router {
       countries: countryChoices(),
       idleMinutes: settings.conversationIdleMinutes,
       lineTypeCheck: settings.lineTypeCheck,
+      whatsapp: settings.whatsapp,
       apiClients: Object.entries(settings.apiClients).map(([id, client]) => ({ id, ...client })),
       scopes: API_SCOPES,
       canEdit: (EDITORS as readonly string[]).includes(req.user!.role),
@@ -107,7 +109,7 @@ export function settingsRoutes(app: AppContext): Router {
         app,
         {
           accountId: accountId(req),
-          channel: 'sms',
+          channel: text(req, 'channel') === 'whatsapp' ? 'whatsapp' : 'sms',
           address: text(req, 'address'),
           label: text(req, 'label') || undefined,
           rate: text(req, 'rate') === '' ? undefined : rate(req),
@@ -205,6 +207,19 @@ export function settingsRoutes(app: AppContext): Router {
       }
       const enabled = (req.body as Record<string, unknown> | undefined)?.enabled === 'on';
       return setLineTypeCheck(app, { accountId: accountId(req), enabled, cacheDays: Number(days) }, context(req));
+    }),
+  );
+
+  router.post(
+    '/settings/whatsapp',
+    requireRole(...EDITORS),
+    change('whatsapp', (req) => {
+      const fallbackOptOut = (req.body as Record<string, unknown> | undefined)?.fallbackOptOut === 'on';
+      return setWhatsAppSettings(
+        app,
+        { accountId: accountId(req), mediaHosts: text(req, 'mediaHosts'), fallbackOptOut },
+        context(req),
+      );
     }),
   );
 

@@ -7,7 +7,12 @@ import { sendLpError } from './errors.ts';
 import { lpErrorSchema } from './reporting-shapes.ts';
 
 /** LivePerson's channel names in the configuration API, and ours where they differ. */
-const LP_CHANNEL_TYPE: Record<string, string> = { 'sms-twilio': 'sms-twilio', whatsapp: 'wa', inapp: 'inapp' };
+const LP_CHANNEL_TYPE: Record<string, string> = {
+  'sms-twilio': 'sms-twilio',
+  whatsapp: 'wa',
+  wa: 'wa',
+  inapp: 'inapp',
+};
 const LP_CHANNELS = ['wa', 'sms-twilio', 'apple-twilio', 'googlercs', 'inapp'] as const;
 const OUR_CHANNEL_TYPE: Record<string, string> = { 'sms-twilio': 'sms-twilio', wa: 'whatsapp', inapp: 'inapp' };
 
@@ -62,7 +67,8 @@ function toLivePerson(row: HandoffRow) {
 export function livepersonHandoffRoutes(app: AppContext, router: Router, registry: ApiRegistry, guards: ApiGuards) {
   const page = (accountId: string, query: z.infer<typeof listQuery>, channel?: string) => {
     const rows = app.db('handoffs').where({ account_id: accountId }).whereNull('archived_at');
-    if (channel) rows.whereRaw('? = any(channel_types)', [channel]);
+    // WhatsApp is stored as `wa` (LivePerson's name) or `whatsapp` (its alias).
+    if (channel) rows.whereRaw('channel_types && ?::text[]', [channel === 'whatsapp' ? ['whatsapp', 'wa'] : [channel]]);
     return rows
       .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'handoff_id' }])
       .limit(query.limit)

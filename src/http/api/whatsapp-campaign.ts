@@ -1,0 +1,175 @@
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { AppContext } from '../../app/context.ts';
+import { foldStream } from '../../app/handler.ts';
+import { whatsappChannelOf } from '../../app/handoff-whatsapp.ts';
+import { readTemplate } from '../../app/templates.ts';
+import { createWhatsAppCampaign, type WhatsAppRecipient } from '../../app/whatsapp-campaigns.ts';
+import * as account from '../../domain/account.ts';
+import type { WeeklyWindow } from '../../domain/account-settings.ts';
+import { type AccountSettings, findSkill } from '../../domain/account-settings.ts';
+import { DomainError } from '../../domain/decider.ts';
+import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
+import { phoneRegion } from '../../domain/sms.ts';
+import { bodyVariableCount } from '../../domain/template-content.ts';
+import { waitForProjection } from '../../projections/wait.ts';
+import {
+  consumerOutcomes,
+  type createCampaignBody,
+  leIdsOf,
+  type ParsedConsumer,
+  parseConsumer,
+  phoneFrom,
+} from './campaign-shapes.ts';
+import { sendApiError } from './errors.ts';
+
+/**
+ * The campaign API on a handoff with a WhatsApp channel (LivePerson's shapes): `consumerContent.wa`, alone or with
+ * `sms` on the prioritized channel, `variables`, `headerVariables` and `buttonVariables`, each consumer accepted
+ * or failed with LivePerson's codes.
+ */
+
+type WhatsAppConsumer = ParsedConsumer & { headerVariables?: unknown; buttonVariables?: unknown };
+
+const present = (value: unknown) => (typeof value === 'string' && value.trim() !== '') || typeof value === 'number';
+
+/** One consumer of a WhatsApp campaign: its WhatsApp number, and its SMS number too on the prioritized channel. */
+export function parseWhatsAppConsumer(raw: unknown, prioritized: boolean): WhatsAppConsumer {
+  // The SMS parse reads variables and the legacy form alike; WhatsApp's number is then looked for.
+  const base = parseConsumer(raw);
+  const input = base.input;
+  const content = input.consumerContent as Record<string, unknown> | undefined;
+  const wa = typeof content === 'object' && content !== null ? content.wa : undefined;
+  const sms = typeof content === 'object' && content !== null ? content.sms : undefined;
+  const extras = { headerVariables: input.headerVariables, buttonVariables: input.buttonVariables };
+  if (base.error?.startsWith('VARIABLE_')) return { ...base, ...extras };
+  if (!present(wa)) return { ...base, ...extras, error: 'MISSING_CONSUMER_INFORMATION=WA' };
+  const phoneText = String(wa).trim().startsWith('+') ? String(wa).trim() : `+${String(wa).trim()}`;
+  const countryCode = phoneRegion(phoneText);
+  const parsed: WhatsAppConsumer = {
+    ...base,
+    ...extras,
+    consumerContent: content,
+    phone: phoneFrom(wa) ?? wa,
+    phoneText,
+    ...(countryCode ? { countryCode } : {}),
+    error: undefined,
+  };
+  if (prioritized && !present(sms)) return { ...parsed, error: 'MISSING_CONSUMER_INFORMATION=SMS' };
+  return parsed;
+}
+
+function senderWith(settings: AccountSettings, channel: 'sms' | 'whatsapp', number: string | undefined) {
+  const address = number ? phoneFrom(number.replace(/^whatsapp:/, '')) : null;
+  return Object.entries(settings.senders).find(
+    ([, sender]) => sender.channel === channel && sender.address === address,
+  )?.[0];
+}
+
+export function handoffHasWhatsApp(config: HandoffConfig): boolean {
+  return whatsappChannelOf(config) !== null;
+}
+
+export async function createWhatsAppCampaignFromApi(
+  app: AppContext,
+  req: Request,
+  res: Response,
+  input: {
+    body: z.infer<typeof createCampaignBody>;
+    config: HandoffConfig;
+    sendAt?: Date;
+    window?: WeeklyWindow;
+    now: Date;
+  },
+): Promise<void> {
+  const accountId = String(req.params.accountId);
+  const { body, config } = input;
+  const route = whatsappChannelOf(config)!;
+  const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
+  const skill = findSkill(accountState.settings, body.skill);
+  if (!skill) {
+    throw new DomainError(
+      'UNKNOWN_SKILL',
+      `skill ${JSON.stringify(body.skill)} is not a skill of this account.`,
+      'skill',
+    );
+  }
+  const senderId = senderWith(accountState.settings, 'whatsapp', body.outboundNumber ?? route.whatsapp.outboundnumber);
+  if (!senderId) {
+    throw new DomainError(
+      'UNKNOWN_SENDER',
+      'outboundNumber is not a WhatsApp sender of this account.',
+      'outboundNumber',
+    );
+  }
+  const smsBody = route.sms?.messageComponents.find((component) => component.type === 'body');
+  let fallback = null;
+  if (route.sms) {
+    const smsSender = senderWith(accountState.settings, 'sms', route.sms.outboundnumber ?? body.outboundNumber);
+    if (!smsSender || !smsBody) {
+      throw new DomainError('UNKNOWN_SENDER', 'The handoff’s SMS channel has no SMS sender or body.', 'templateId');
+    }
+    fallback = {
+      senderId: smsSender,
+      text: smsBody.content,
+      optOutText: smsBody.optOut,
+      timeoutSeconds: route.whatsapp.fallbackTimeoutSeconds,
+    };
+  }
+  const template = await readTemplate(app, route.whatsapp.templateId ?? '');
+  if (template.content && bodyVariableCount(template.content) > 0) {
+    const missing = body.consumers.findIndex(
+      (consumer) =>
+        typeof consumer === 'object' &&
+        consumer !== null &&
+        ((consumer as { variables?: unknown }).variables ?? null) === null,
+    );
+    if (missing >= 0) {
+      return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
+        field: `consumers.${missing}.variables`,
+      });
+    }
+  }
+  const parsed = body.consumers.map((raw) => parseWhatsAppConsumer(raw, route.sms !== null));
+  const usable = parsed.flatMap((consumer, index) => (consumer.error ? [] : [{ consumer, index }]));
+  const created = await createWhatsAppCampaign(
+    { ...app, personalData: app.channels.personalData },
+    {
+      accountId,
+      name: body.campaignName,
+      templateId: route.whatsapp.templateId ?? '',
+      senderId,
+      fallback,
+      skillId: skill[0],
+      lookbackHours: lookbackHours(config),
+      routeAllWithinLookback: config.routeAllWithinLookback,
+      source: 'api',
+      handoffId: body.templateId,
+      consent: body.consent,
+      recipients: usable.map(
+        ({ consumer }): WhatsAppRecipient => ({
+          phone: consumer.phone,
+          variables: consumer.variables,
+          headerVariables: consumer.headerVariables,
+          buttonVariables: consumer.buttonVariables,
+        }),
+      ),
+      publish: true,
+      sendAt: input.sendAt,
+      window: input.window,
+      now: input.now,
+    },
+    { actor: req.apiClient!.clientId, correlationId: req.requestTraceId },
+  );
+  const { acceptedConsumers, failedConsumers } = consumerOutcomes(parsed, usable, created.outcomes);
+  if (created.position) {
+    await waitForProjection(app.db, ['campaigns', 'campaign-messages'], created.position, { timeoutMs: 2000 });
+  }
+  res.status(201).json({
+    proactiveCampaignId: created.campaignId,
+    ...leIdsOf(accountId, skill[0]),
+    requestTraceId: req.requestTraceId,
+    acceptedConsumers,
+    failedConsumers,
+  });
+}
