@@ -2,6 +2,7 @@ import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
 import type { Channels } from '../channels/providers.ts';
+import { BatchingEventStore } from '../eventstore/batching.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { CronScheduler } from './cron.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -21,16 +22,19 @@ export async function startWorker(
   channels: Channels,
   options: { now?: () => Date } = {},
 ): Promise<Worker> {
+  // The hot path's many concurrent appends and reads share round trips (src/eventstore/batching.ts).
+  const store = new BatchingEventStore(app.store);
+  const hot = { ...app, store };
   const reactors = new ProjectionRunner({
-    store: app.store,
+    store,
     db: app.db,
     log: app.log,
-    projections: [campaignExpander(app), campaignCanceller(app), campaignCompletion(app), statusWebhookReactor()],
+    projections: [campaignExpander(hot), campaignCanceller(hot), campaignCompletion(hot), statusWebhookReactor()],
     batchSize: 200,
   });
   await reactors.start();
   const dispatcher = new Dispatcher({
-    store: app.store,
+    store,
     db: app.db,
     log: app.log,
     queue: new DispatchQueue(app.db),
