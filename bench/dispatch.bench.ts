@@ -5,6 +5,7 @@ import {
   checkExactlyOnce,
   freshDatabase,
   openBenchApp,
+  percentiles,
   providerCeiling,
   recipientsFrom,
   startSandbox,
@@ -28,7 +29,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const server = await benchPostgres();
   const url = await freshDatabase(server.url, 'bench_dispatch');
   const sandbox = await startSandbox(url);
-  const bench = await openBenchApp(url, sandbox);
+  const lagMs: number[] = [];
+  const bench = await openBenchApp(url, sandbox, { lagMs });
   const { app } = bench;
   let peakRss = 0;
   const sampler = setInterval(() => {
@@ -48,6 +50,7 @@ export async function run(): Promise<Record<string, unknown>> {
 
     const loadBefore = load();
     const cpu = await cpuMeter({ postgres: server.pid, sandbox: sandbox.pid });
+    lagMs.length = 0;
     const started = performance.now();
     const created = await createSmsCampaign(
       { ...app, personalData: app.channels.personalData },
@@ -111,6 +114,8 @@ export async function run(): Promise<Record<string, unknown>> {
         postgresShareOfCpu: cpuMs.postgres === null ? null : Math.round(((cpuMs.postgres ?? 0) / total) * 100) / 100,
         load: { before: loadBefore, after: loadAfter },
       },
+      // From an event's row to its campaign_messages row written, for every message event of the campaign.
+      projectionLagMs: { ...percentiles(lagMs), targetP99: 250 },
       ...check,
       statuses: Object.fromEntries(statuses.map((row) => [row.status, Number(row.count)])),
       peakRssMiB: Math.round(peakRss / 2 ** 20),

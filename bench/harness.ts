@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { projections } from '../projections/index.ts';
 import { addSender, setReceivingWindow, setSendRate } from '../src/app/account-settings.ts';
 import { activateProactive, createAccount } from '../src/app/accounts.ts';
 import type { AppContext } from '../src/app/context.ts';
@@ -15,6 +16,7 @@ import { createHttpApp } from '../src/http/server.ts';
 import { createDb } from '../src/infra/db.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { freePort } from '../src/infra/postgres.ts';
+import type { Projection } from '../src/projections/types.ts';
 import { createProjectionRunner, openApp } from '../src/wiring.ts';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -97,7 +99,7 @@ export interface BenchApp {
 export async function openBenchApp(
   databaseUrl: string,
   sandbox: SandboxProcess,
-  options: { worker?: boolean; env?: Record<string, string> } = {},
+  options: { worker?: boolean; env?: Record<string, string>; lagMs?: number[] } = {},
 ): Promise<BenchApp> {
   let port = 0;
   const config = loadConfig({
@@ -108,7 +110,7 @@ export async function openBenchApp(
     ...options.env,
   });
   const opened = await openApp(config, silentLogger, { ownBaseUrl: () => `http://127.0.0.1:${port}` });
-  const runner = createProjectionRunner(opened.context);
+  const runner = createProjectionRunner(opened.context, options.lagMs ? withLag(options.lagMs) : projections);
   const app: AppContext = { ...opened.context, runner };
   await runner.start();
   const http: Server = await new Promise((resolve) => {
@@ -129,6 +131,34 @@ export async function openBenchApp(
       await opened.close();
     },
   };
+}
+
+/**
+ * The product's projections, campaign-messages timed: for each event it applies, the time from the event's
+ * row being written (created_at, a little before its commit) to the read model written, just before the
+ * runner's commit. That is the lag a person sees on the campaign page.
+ */
+function withLag(lagMs: number[]): Projection[] {
+  return projections.map((projection) =>
+    projection.name !== 'campaign-messages'
+      ? projection
+      : {
+          ...projection,
+          async project(events, ctx) {
+            await projection.project(events, ctx);
+            const now = Date.now();
+            for (const event of events) lagMs.push(now - event.createdAt.getTime());
+          },
+        },
+  );
+}
+
+/** Percentiles of a sample, in its unit. */
+export function percentiles(sample: number[]): { count: number; p50: number; p99: number; max: number } | null {
+  if (sample.length === 0) return null;
+  const sorted = [...sample].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }
 
 /** An active account with one SMS sender, rate limits as given (0: off), receiving every hour of every day. */
