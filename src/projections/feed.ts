@@ -7,7 +7,7 @@ import {
 } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import { advanceCheckpoints } from './checkpoints.ts';
+import { advanceCheckpoint } from './checkpoints.ts';
 import { RetryPause } from './retry.ts';
 import { readCheckpoints } from './wait.ts';
 
@@ -32,8 +32,7 @@ const PARALLEL = 4;
  * One reader of the store for all of a runner's projections: a batch is read once and handed to each member,
  * where there were as many subscriptions reading the same events as projections. Each member keeps its own
  * checkpoint and applies under its own lock (a replay swap or another process moving one checkpoint is seen
- * there); the feed starts at the oldest of them and each member skips what it already has. The members with
- * nothing to write in a batch have their checkpoints moved together, in one statement. A member that fails
+ * there); the feed starts at the oldest of them and each member skips what it already has. A member that fails
  * leaves the feed and is retried alone, so one broken projection never stalls the others.
  */
 export class SharedFeed {
@@ -130,12 +129,10 @@ export class SharedFeed {
     );
     if (outage) throw outage;
     const last = events[events.length - 1]!.position;
-    // A failure here ends the subscription: the feed starts again from the stored checkpoints.
-    await advanceCheckpoints(
-      this.options.db,
-      idle.map((member) => member.name),
-      last,
-    );
+    // One statement per idle member, each touching its own row only: a statement moving several rows could hold
+    // one while it waits for another that a replay swap holds. A failure here ends the subscription: the feed
+    // starts again from the stored checkpoints.
+    await Promise.all(idle.map((member) => advanceCheckpoint(this.options.db, member.name, last)));
     for (const member of idle) member.advanced(events.length, last);
     this.pause.succeeded();
   }

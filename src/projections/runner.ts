@@ -106,7 +106,7 @@ export class ProjectionRunner {
     const { store, db, log, batchSize = 500, backoff } = this.options;
     this.feed = new SharedFeed({ store, db, log, batchSize, backoff }, this.workers);
     const feed = this.feed;
-    void Promise.all(this.workers.map((worker) => worker.clearHalt())).then(() => feed.start());
+    void Promise.all(this.workers.map((worker) => worker.starting())).then(() => feed.start());
   }
 
   /** Graceful: each in-flight batch finishes (and commits) before this resolves. */
@@ -163,7 +163,9 @@ class ProjectionWorker implements FeedMember {
     return this.projection.name;
   }
 
-  async clearHalt(): Promise<void> {
+  /** The runner starts: the worker runs again, and its recorded stop (if any) is cleared. */
+  async starting(): Promise<void> {
+    this.stopping = false;
     try {
       await recordHalt(this.options.db, this.projection.name, null);
       this.options.onHalt?.(this.projection.name, null);
