@@ -77,30 +77,3 @@ export async function readHalts(db: Db, names: readonly string[]): Promise<Map<s
     .select('name', 'halted_event');
   return new Map(rows.map((row) => [row.name, row.halted_event]));
 }
-
-/**
- * `advanceCheckpoint` for many projections at once (the shared feed's projections that had nothing to write in a
- * batch): one statement, creating missing rows, moving none backwards.
- */
-export async function advanceCheckpoints(db: Db, names: readonly string[], position: GlobalPosition): Promise<void> {
-  if (names.length === 0) return;
-  await db.raw(
-    `insert into ?? (name, commit_position, prepare_position)
-     select unnest(?::text[]), ?::numeric, ?::numeric
-     on conflict (name) do update set
-       commit_position = excluded.commit_position,
-       prepare_position = excluded.prepare_position,
-       updated_at = now()
-     where ??.commit_position is null
-        or (??.commit_position, ??.prepare_position) < (excluded.commit_position, excluded.prepare_position)`,
-    [
-      CHECKPOINTS,
-      [...names],
-      position.commit.toString(),
-      position.prepare.toString(),
-      CHECKPOINTS,
-      CHECKPOINTS,
-      CHECKPOINTS,
-    ],
-  );
-}

@@ -9,14 +9,7 @@ import {
 } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import {
-  advanceCheckpoint,
-  advanceCheckpoints,
-  lockCheckpoint,
-  readHalts,
-  recordHalt,
-  saveCheckpoint,
-} from './checkpoints.ts';
+import { advanceCheckpoint, lockCheckpoint, readHalts, recordHalt, saveCheckpoint } from './checkpoints.ts';
 import { type FeedMember, SharedFeed } from './feed.ts';
 import { RetryPause } from './retry.ts';
 import { type Projection, tableMapper } from './types.ts';
@@ -350,4 +343,4 @@ export function handledEvents(projection: Projection, events: readonly RecordedE
   return handled;
 }
 
-export { advanceCheckpoint, advanceCheckpoints, lockCheckpoint, readHalts, recordHalt, saveCheckpoint };
+export { advanceCheckpoint, lockCheckpoint, readHalts, recordHalt, saveCheckpoint };
