@@ -81,7 +81,9 @@ function timedStore(store: EventStore): { store: EventStore; readMs: () => numbe
     kind: store.kind,
     init: () => store.init(),
     append: (streamId, events, expected) => store.append(streamId, events, expected),
+    appendMany: (appends) => store.appendMany(appends),
     read: (streamId, options) => store.read(streamId, options),
+    readStreams: (streamIds) => store.readStreams(streamIds),
     readAll: async (from, batchSize) => {
       const started = performance.now();
       try {

@@ -27,6 +27,7 @@ const runner = runsWorker ? createProjectionRunner(opened.context) : null;
 const app: AppContext = { ...opened.context, runner };
 await runner?.start();
 const worker = runsWorker ? await startWorker(app, app.channels) : null;
+if (worker) log.info({ role: config.ROLE }, 'worker started');
 
 // Two processes starting together must not both create the default account.
 await app.db.transaction(async (trx) => {

@@ -8,6 +8,7 @@ import type { Logger } from './infra/logger.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { type PostgresHandle, redact, resolvePostgres } from './infra/postgres.ts';
 import { ProjectionRunner } from './projections/runner.ts';
+import type { Projection } from './projections/types.ts';
 
 export interface OpenedApp {
   context: Omit<AppContext, 'runner'>;
@@ -57,12 +58,15 @@ export async function openApp(
   }
 }
 
-/** The projection runner of a worker process, feeding the process's metrics. */
-export function createProjectionRunner(context: Omit<AppContext, 'runner'>): ProjectionRunner {
+/** The projection runner of a worker process, feeding the process's metrics (benches hand in instrumented projections). */
+export function createProjectionRunner(
+  context: Omit<AppContext, 'runner'>,
+  list: readonly Projection[] = projections,
+): ProjectionRunner {
   return new ProjectionRunner({
     store: context.store,
     db: context.db,
-    projections,
+    projections: list,
     log: context.log,
     onBatch: (name, count) => context.metrics.projectedEvents.inc({ projection: name }, count),
     onHalt: (name, halt) => context.metrics.projectionHalted.set({ projection: name }, halt ? 1 : 0),

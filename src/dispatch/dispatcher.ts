@@ -20,6 +20,7 @@ import {
 } from '../domain/dispatch.ts';
 import * as message from '../domain/message.ts';
 import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
+import { BoundedMap } from '../infra/bounded-map.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ConsumerKeyErasedError, type PersonalData } from '../infra/personal-data.ts';
@@ -338,7 +339,7 @@ export class Dispatcher {
     };
   }
 
-  private readonly zoneCache = new Map<string, Promise<string[] | null>>();
+  private readonly zoneCache = new BoundedMap<string, Promise<string[] | null>>(20_000);
 
   /**
    * Time zones come from the country and area code, never the last four digits, so they are looked up once per
@@ -349,7 +350,6 @@ export class Dispatcher {
     let zones = this.zoneCache.get(prefix);
     if (!zones) {
       zones = timezones(parsePhoneNumberFromString(phone));
-      if (this.zoneCache.size > 50_000) this.zoneCache.clear();
       this.zoneCache.set(prefix, zones);
     }
     return zones;

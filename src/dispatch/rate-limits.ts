@@ -1,10 +1,8 @@
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db } from '../infra/db.ts';
 
 /**
  * Send-rate limits shared by every worker process (DESIGN §4.4): each sender's own rate and the account's rate
- * per channel. The counters live in Postgres (rate-limiter-flexible), so N processes together keep the limit.
- * A rate of 0 means no limit and costs nothing.
+ * per channel. A rate of 0 means no limit and costs nothing.
  */
 export interface RateLimitKey {
   accountId: string;
@@ -15,11 +13,17 @@ export interface RateLimitKey {
   channelRate: number;
 }
 
-const TABLE = 'send_rate_limits';
+/**
+ * Sends at a rate are paced, not counted in windows: a counter per fixed second lets a burst at the end of one
+ * window and another at the start of the next put twice the rate into one second at the provider. Here each key
+ * has one row in Postgres holding when its next send may go; a send takes the next slot (one statement, shared by
+ * every worker) and waits for it, so sends are at least one period apart whichever process makes them. The
+ * period is 10% longer than 1/rate: a send reaches the provider a little early or late (network, a busy event
+ * loop), and the margin keeps every second counted at the provider at or under the rate.
+ */
+export const PACING_MARGIN = 1.1;
 
 export class SendRateLimiter {
-  private readonly limiters = new Map<string, RateLimiterPostgres>();
-
   constructor(
     private readonly db: Db,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -33,40 +37,19 @@ export class SendRateLimiter {
 
   private async take(name: string, rate: number, signal?: AbortSignal): Promise<void> {
     if (!(rate > 0)) return;
-    const limiter = this.limiterFor(rate);
-    for (;;) {
-      if (signal?.aborted) throw new Error('rate limit wait aborted');
-      try {
-        await limiter.consume(name, 1);
-        return;
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        await this.sleep(Math.max(5, rejection.msBeforeNext));
-      }
-    }
-  }
-
-  /**
-   * A limiter per distinct rate. Whole rates allow `rate` messages a second; a fractional one, such as 0.5/s,
-   * allows one message per 1/rate seconds.
-   */
-  private limiterFor(rate: number): RateLimiterPostgres {
-    const cacheKey = String(rate);
-    let limiter = this.limiters.get(cacheKey);
-    if (!limiter) {
-      const whole = rate >= 1;
-      limiter = new RateLimiterPostgres({
-        storeClient: this.db,
-        storeType: 'knex',
-        tableName: TABLE,
-        tableCreated: true,
-        clearExpiredByTimeout: false,
-        keyPrefix: `r${cacheKey}`,
-        points: whole ? Math.floor(rate) : 1,
-        duration: whole ? 1 : Math.ceil(1 / rate),
-      });
-      this.limiters.set(cacheKey, limiter);
-    }
-    return limiter;
+    if (signal?.aborted) throw new Error('rate limit wait aborted');
+    const periodMs = (1000 * PACING_MARGIN) / rate;
+    // The slot taken is the row's time (or now, when that passed), and the row moves one period past it; the
+    // wait is measured by the database's clock, the only one every worker shares.
+    const { rows } = await this.db.raw(
+      `insert into send_rate_pacing as p (key, next_at) values (?, clock_timestamp() + ? * interval '1 millisecond')
+       on conflict (key) do update
+         set next_at = greatest(p.next_at, clock_timestamp()) + ? * interval '1 millisecond'
+       returning extract(epoch from (p.next_at - clock_timestamp())) * 1000 - ? as wait_ms`,
+      [name, periodMs, periodMs, periodMs],
+    );
+    const waitMs = Number(rows[0].wait_ms);
+    if (waitMs > 0) await this.sleep(waitMs);
+    if (signal?.aborted) throw new Error('rate limit wait aborted');
   }
 }

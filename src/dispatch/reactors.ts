@@ -47,7 +47,7 @@ export function campaignExpander(deps: { store: EventStore }): Projection {
         const state = foldStream(campaign, history);
         const draft = state.draft!;
         const { accountId, campaignId } = started.data as { accountId: string; campaignId: string };
-        await inParallel(recipientsOf(history), 32, async (recipient) => {
+        await inParallel(recipientsOf(history), 256, async (recipient) => {
           const queue: message.MessageCommand = {
             type: 'Queue',
             accountId,

@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../domain/decider.ts';
 import type { EventStore } from '../eventstore/port.ts';
+import { BoundedMap } from '../infra/bounded-map.ts';
 
 interface Entry<S> {
   state: S;
@@ -10,17 +11,21 @@ interface Entry<S> {
 /**
  * Folded state of hot streams (campaigns, accounts) that thousands of messages consult. An entry older than
  * `maxAgeMs` is brought up to date by reading only the events after its revision, so a cancellation is seen within
- * that time without re-reading 10,000 recipients per message.
+ * that time without re-reading 10,000 recipients per message. At most `maxEntries` streams are kept (the least
+ * recently used go), so memory is bounded by count whatever number of campaigns went through.
  */
 export class StreamCache<S> {
-  private readonly entries = new Map<string, Entry<S>>();
+  private readonly entries: BoundedMap<string, Entry<S>>;
   private readonly loading = new Map<string, Promise<S>>();
 
   constructor(
     private readonly store: EventStore,
     private readonly decider: { evolve(state: S, event: DomainEvent): S; initialState(): S },
     private readonly maxAgeMs: number,
-  ) {}
+    maxEntries = 500,
+  ) {
+    this.entries = new BoundedMap(maxEntries);
+  }
 
   /** The state, at most `maxAgeMs` old; `fresh` reads what the stream gained since, whatever the entry's age. */
   get(streamId: string, options: { fresh?: boolean } = {}): Promise<S> {

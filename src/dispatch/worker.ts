@@ -4,6 +4,7 @@ import { closeIdleConversations } from '../app/conversations.ts';
 import { pollTemplateApprovals } from '../app/templates.ts';
 import { fallBackOnMissingReceipts } from '../app/whatsapp-fallback.ts';
 import type { Channels } from '../channels/providers.ts';
+import { BatchingEventStore } from '../eventstore/batching.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type CronJob, CronScheduler } from './cron.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -23,16 +24,19 @@ export async function startWorker(
   channels: Channels,
   options: { now?: () => Date } = {},
 ): Promise<Worker> {
+  // The hot path's many concurrent appends and reads share round trips (src/eventstore/batching.ts).
+  const store = new BatchingEventStore(app.store);
+  const hot = { ...app, store };
   const reactors = new ProjectionRunner({
-    store: app.store,
+    store,
     db: app.db,
     log: app.log,
-    projections: [campaignExpander(app), campaignCanceller(app), campaignCompletion(app), statusWebhookReactor()],
+    projections: [campaignExpander(hot), campaignCanceller(hot), campaignCompletion(hot), statusWebhookReactor()],
     batchSize: 200,
   });
   await reactors.start();
   const dispatcher = new Dispatcher({
-    store: app.store,
+    store,
     db: app.db,
     log: app.log,
     queue: new DispatchQueue(app.db),

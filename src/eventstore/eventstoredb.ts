@@ -18,6 +18,7 @@ import {
 import { type Logger, silentLogger } from '../infra/logger.ts';
 import {
   type AppendResult,
+  assertDistinctStreams,
   comparePositions,
   type EventMetadata,
   type EventStore,
@@ -25,6 +26,7 @@ import {
   type GlobalPosition,
   type NewEvent,
   type RecordedEvent,
+  type StreamAppend,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedVersionError,
@@ -96,6 +98,25 @@ export class KurrentEventStore implements EventStore {
       }
       throw error;
     }
+  }
+
+  /** Stream by stream, at once: KurrentDB has no multi-stream transaction. */
+  async appendMany(appends: StreamAppend[]): Promise<(AppendResult | WrongExpectedVersionError)[]> {
+    assertDistinctStreams(appends);
+    return Promise.all(
+      appends.map((one) =>
+        this.append(one.streamId, one.events, one.expectedVersion).catch((error: unknown) => {
+          if (error instanceof WrongExpectedVersionError) return error;
+          throw error;
+        }),
+      ),
+    );
+  }
+
+  async readStreams(streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const unique = [...new Set(streamIds)];
+    const read = await Promise.all(unique.map((id) => this.read(id)));
+    return new Map(unique.map((id, index) => [id, read[index]!]));
   }
 
   async read(streamId: string, options: { fromRevision?: number } = {}): Promise<RecordedEvent[]> {

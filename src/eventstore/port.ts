@@ -69,13 +69,29 @@ export interface SubscribeOptions {
   batchSize?: number;
 }
 
+/** One stream's part of a multi-stream append. */
+export interface StreamAppend {
+  streamId: string;
+  events: NewEvent[];
+  expectedVersion: ExpectedVersion;
+}
+
 export interface EventStore {
   readonly kind: 'postgres' | 'eventstoredb';
   /** Creates whatever the adapter needs; idempotent. */
   init(): Promise<void>;
   append(streamId: string, events: NewEvent[], expectedVersion: ExpectedVersion): Promise<AppendResult>;
+  /**
+   * Appends to many streams, each with its own expected version, and answers each stream's outcome in the order
+   * asked: its AppendResult, or the WrongExpectedVersionError of that stream alone (which then has nothing
+   * written). A stream may appear once per call. Postgres writes them in one transaction and one statement;
+   * KurrentDB, whose server has no multi-stream append, stream by stream. Any other failure rejects the call.
+   */
+  appendMany(appends: StreamAppend[]): Promise<(AppendResult | WrongExpectedVersionError)[]>;
   /** The whole stream in revision order; an empty array when the stream does not exist. */
   read(streamId: string, options?: { fromRevision?: number }): Promise<RecordedEvent[]>;
+  /** Several whole streams at once (one query on Postgres): each id to its events, [] for a missing stream. */
+  readStreams(streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>>;
   /** Up to `batchSize` events strictly after `from`, in global order. */
   readAll(from: GlobalPosition | null, batchSize: number): Promise<RecordedEvent[]>;
   /** Catch-up from `from`, then live. */
@@ -119,4 +135,14 @@ export function parsePosition(text: string): GlobalPosition | null {
   const match = /^(\d{1,20})\/(\d{1,20})$/.exec(text);
   if (!match) throw new Error(`Not an event-store position: ${JSON.stringify(text)}`);
   return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
+}
+
+/** A multi-stream append names each stream once: the second part would need the first's outcome. */
+export function assertDistinctStreams(appends: readonly StreamAppend[]): void {
+  const seen = new Set<string>();
+  for (const one of appends) {
+    if (one.events.length === 0) throw new RangeError(`append to ${one.streamId} needs at least one event`);
+    if (seen.has(one.streamId)) throw new RangeError(`Stream ${one.streamId} appears twice in one appendMany`);
+    seen.add(one.streamId);
+  }
 }

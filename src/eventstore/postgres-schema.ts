@@ -77,6 +77,69 @@ begin
     select new_version, max(position), pg_current_xact_id() from inserted;
 end;
 $$;
+
+-- Many streams in one transaction: p_appends is a JSON array of {s: stream, x: expected code, e: events}. Each
+-- stream's outcome is a row (ord: its index in the array); a stream whose expectation fails gets its actual
+-- version in "conflict" and nothing written, the others are written. Streams are locked in one order (by id),
+-- so that concurrent multi-stream appends never deadlock.
+create or replace function es_append_many(p_appends jsonb)
+returns table (ord int, next_revision bigint, last_position bigint, tx xid8, conflict text)
+language plpgsql as $$
+declare
+  a record;
+  n bigint;
+  new_version bigint;
+  current_version bigint;
+begin
+  for a in
+    select (x.ordinality - 1)::int as i, x.value->>'s' as stream, (x.value->>'x')::bigint as expected,
+           x.value->'e' as events
+    from jsonb_array_elements(p_appends) with ordinality as x(value, ordinality)
+    order by x.value->>'s' collate "C"
+  loop
+    n := jsonb_array_length(a.events);
+    new_version := null;
+    if a.expected = -1 then
+      insert into es_streams (stream_id, version) values (a.stream, n - 1)
+        on conflict (stream_id) do nothing
+        returning version into new_version;
+    elsif a.expected = -2 then
+      insert into es_streams (stream_id, version) values (a.stream, n - 1)
+        on conflict (stream_id) do update set version = es_streams.version + n
+        returning version into new_version;
+    elsif a.expected = -3 then
+      update es_streams set version = version + n where stream_id = a.stream
+        returning version into new_version;
+    else
+      update es_streams set version = version + n where stream_id = a.stream and version = a.expected
+        returning version into new_version;
+    end if;
+    ord := a.i;
+    if new_version is null then
+      select version into current_version from es_streams where stream_id = a.stream;
+      next_revision := null;
+      last_position := null;
+      tx := null;
+      conflict := coalesce(current_version::text, 'no_stream');
+    else
+      with inserted as (
+        insert into es_events (stream_id, revision, event_id, type, data, metadata)
+        select a.stream, new_version - n + e.ordinality,
+               coalesce((e.value->>'id')::uuid, gen_random_uuid()), e.value->>'type', e.value->'data',
+               e.value->'metadata'
+        from jsonb_array_elements(a.events) with ordinality as e(value, ordinality)
+        order by e.ordinality
+        returning position
+      )
+      select max(position) into last_position from inserted;
+      next_revision := new_version;
+      tx := pg_current_xact_id();
+      conflict := null;
+    end if;
+    return next;
+  end loop;
+end;
+$$;
 `;
 
 export const ADVISORY_LOCK_KEY = 0x0e5_5c4e;

@@ -2,12 +2,14 @@ import pg from 'pg';
 import { type Logger, silentLogger } from '../infra/logger.ts';
 import {
   type AppendResult,
+  assertDistinctStreams,
   type EventMetadata,
   type EventStore,
   type ExpectedVersion,
   type GlobalPosition,
   type NewEvent,
   type RecordedEvent,
+  type StreamAppend,
   type SubscribeOptions,
   type Subscription,
   WrongExpectedVersionError,
@@ -121,6 +123,59 @@ export class PostgresEventStore implements EventStore {
       }
       throw error;
     }
+  }
+
+  async appendMany(appends: StreamAppend[]): Promise<(AppendResult | WrongExpectedVersionError)[]> {
+    assertDistinctStreams(appends);
+    if (appends.length === 0) return [];
+    const result = await this.pool.query<{
+      ord: number;
+      next_revision: string | null;
+      last_position: string | null;
+      tx: string | null;
+      conflict: string | null;
+    }>({
+      name: 'es-append-many',
+      text: 'select ord, next_revision, last_position, tx, conflict from es_append_many($1::jsonb)',
+      values: [
+        JSON.stringify(
+          appends.map((one) => ({
+            s: one.streamId,
+            x: expectedCode(one.expectedVersion),
+            e: one.events.map(({ id, type, data, metadata }) => ({ id, type, data, metadata })),
+          })),
+        ),
+      ],
+    });
+    const outcomes: (AppendResult | WrongExpectedVersionError)[] = new Array(appends.length);
+    for (const row of result.rows) {
+      const asked = appends[row.ord]!;
+      outcomes[row.ord] =
+        row.conflict !== null
+          ? new WrongExpectedVersionError(
+              asked.streamId,
+              asked.expectedVersion,
+              row.conflict === 'no_stream' ? 'no_stream' : Number(row.conflict),
+            )
+          : {
+              nextExpectedVersion: Number(row.next_revision),
+              position: { commit: BigInt(row.tx!), prepare: BigInt(row.last_position!) },
+            };
+    }
+    if (outcomes.some((outcome) => !(outcome instanceof WrongExpectedVersionError))) this.announceAppend();
+    return outcomes;
+  }
+
+  async readStreams(streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const streams = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
+    if (streams.size === 0) return streams;
+    const result = await this.pool.query<EventRow>({
+      name: 'es-read-streams',
+      text: `select ${COLUMNS} from es_events where stream_id = any($1::text[]) order by stream_id, revision`,
+      values: [[...streams.keys()]],
+    });
+    for (const row of result.rows) streams.get(row.stream_id)!.push(toRecorded(row));
+    return streams;
   }
 
   async read(streamId: string, options: { fromRevision?: number } = {}): Promise<RecordedEvent[]> {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { BoundedMap } from './bounded-map.ts';
 import type { Db } from './db.ts';
 
 /**
@@ -51,7 +52,8 @@ export const KEY_CACHE_STALENESS_MS = 1000;
  */
 export class PersonalData {
   private refSecret: Buffer | null = null;
-  private readonly keys = new Map<string, Buffer>();
+  /** Consumers' keys this process used lately: bounded by count (~10 MB), whatever the campaigns' sizes. */
+  private readonly keys = new BoundedMap<string, Buffer>(50_000);
   /** The newest erasure this process has seen (max erased_at), and when it last looked. */
   private erasureMark: string | null = null;
   private checkedAt = Number.NEGATIVE_INFINITY;

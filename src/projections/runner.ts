@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { validateEventData } from '../domain/events.ts';
 import {
   comparePositions,
@@ -10,11 +9,11 @@ import {
 } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import { CHECKPOINTS, type CheckpointRow, checkpointPosition, type Projection, tableMapper } from './types.ts';
+import { advanceCheckpoint, lockCheckpoint, readHalts, recordHalt, saveCheckpoint } from './checkpoints.ts';
+import { type FeedMember, SharedFeed } from './feed.ts';
+import { RetryPause } from './retry.ts';
+import { type Projection, tableMapper } from './types.ts';
 import { announceCheckpoint, readCheckpoints } from './wait.ts';
-
-/** How often a projection probes a database that does not answer. */
-const PROBE_MS = 200;
 
 export interface ProjectionRunnerOptions {
   store: EventStore;
@@ -67,10 +66,11 @@ export class UnprojectableEventError extends Error {
 /**
  * Runs the projections as background subscriptions on the event store.
  *
- * One subscription per projection rather than one shared: each projection has its own checkpoint, so a shared
- * feed would have to start from the oldest of them and filter; a projection that fails (a bug, a bad migration)
- * would stall all the others; and a replay swap moves one checkpoint without touching the rest. The price is one
- * store reader per projection, which is small for the dozen read models this product has.
+ * One shared feed (src/projections/feed.ts) reads the store once per batch for all of them, where a subscription
+ * per projection read every event once per projection. What separate subscriptions gave is kept: each projection
+ * has its own checkpoint (the feed starts at the oldest and each skips what it has), a projection that fails (a
+ * bug, a bad migration) leaves the feed and is retried alone on its own subscription instead of stalling the
+ * others, and a replay swap moves one checkpoint without touching the rest.
  *
  * Exactly once: every batch is applied in one transaction that first locks the checkpoint row, drops the events
  * at or before it, then writes the read model and the new checkpoint. A second runner (another process) or a
@@ -78,6 +78,7 @@ export class UnprojectableEventError extends Error {
  */
 export class ProjectionRunner {
   private readonly workers: ProjectionWorker[];
+  private feed: SharedFeed | null = null;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     const names = new Set<string>();
@@ -88,13 +89,23 @@ export class ProjectionRunner {
     this.workers = options.projections.map((projection) => new ProjectionWorker(projection, options));
   }
 
-  /** Starts every subscription from its stored checkpoint and returns at once; projections catch up in the background. */
+  /**
+   * Starts the shared feed from the stored checkpoints and returns at once; projections catch up in the
+   * background. A start (the process restarted, the cause presumably fixed) first clears every recorded stop, so
+   * a halted projection tries again the event it stopped at.
+   */
   async start(): Promise<void> {
-    for (const worker of this.workers) worker.start();
+    if (this.feed) return;
+    const { store, db, log, batchSize = 500, backoff } = this.options;
+    this.feed = new SharedFeed({ store, db, log, batchSize, backoff }, this.workers);
+    const feed = this.feed;
+    void Promise.all(this.workers.map((worker) => worker.starting())).then(() => feed.start());
   }
 
   /** Graceful: each in-flight batch finishes (and commits) before this resolves. */
   async stop(): Promise<void> {
+    await this.feed?.stop();
+    this.feed = null;
     await Promise.all(this.workers.map((worker) => worker.stop()));
   }
 
@@ -117,13 +128,18 @@ export class ProjectionRunner {
   }
 }
 
-class ProjectionWorker {
+/**
+ * One projection: a member of the runner's shared feed (`offer`) until it fails on a batch, then alone on its own
+ * subscription (`run`), backing off between failures, until the process stops.
+ */
+class ProjectionWorker implements FeedMember {
   running = false;
+  position: GlobalPosition | null = null;
   private stopping = false;
   private subscription: Subscription | null = null;
   private loop: Promise<void> | null = null;
   private interrupt: (() => void) | null = null;
-  private failures = 0;
+  private readonly pause: RetryPause;
   private readonly log: Logger;
   private readonly table: (name: string) => string;
 
@@ -133,17 +149,56 @@ class ProjectionWorker {
   ) {
     this.log = options.log.child({ projection: projection.name });
     this.table = tableMapper(projection);
+    this.pause = new RetryPause(options.db, this.log, options.backoff);
   }
 
-  start(): void {
-    if (this.loop) return;
+  get name(): string {
+    return this.projection.name;
+  }
+
+  /** The runner starts: the worker runs again, and its recorded stop (if any) is cleared. */
+  async starting(): Promise<void> {
     this.stopping = false;
-    this.loop = this.run();
+    try {
+      await recordHalt(this.options.db, this.projection.name, null);
+      this.options.onHalt?.(this.projection.name, null);
+    } catch (error) {
+      this.log.error({ err: error }, 'projection could not clear its stop');
+    }
+  }
+
+  async offer(batch: RecordedEvent[]): Promise<boolean> {
+    const position = this.position;
+    const fresh = position === null ? batch : batch.filter((event) => comparePositions(event.position, position) > 0);
+    if (fresh.length === 0) return false;
+    const { consumed, handled, failure } = projectable(this.projection, fresh);
+    if (!failure && handled.length === 0) return true;
+    if (consumed.length > 0) await this.apply(consumed, handled);
+    if (failure) throw failure;
+    return false;
+  }
+
+  advanced(count: number, position: GlobalPosition): void {
+    this.position = position;
+    announceCheckpoint(this.projection.name);
+    this.options.onBatch?.(this.projection.name, count, position);
+  }
+
+  leave(error: unknown): void {
+    this.running = false;
+    if (this.stopping) return;
+    if (error instanceof UnprojectableEventError) {
+      this.loop = this.halt(error);
+      return;
+    }
+    this.log.error({ err: error }, 'projection failed in the shared feed; it goes on alone');
+    this.loop = this.pause.after(() => this.stopping).then(() => this.run());
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.interrupt?.();
+    this.pause.wake();
     await this.subscription?.stop();
     await this.loop;
     this.loop = null;
@@ -151,13 +206,6 @@ class ProjectionWorker {
 
   private async run(): Promise<void> {
     const { store, db, batchSize = 500 } = this.options;
-    // A start (the process restarted, the cause presumably fixed) tries again the event it stopped at.
-    try {
-      await recordHalt(db, this.projection.name, null);
-      this.options.onHalt?.(this.projection.name, null);
-    } catch (error) {
-      this.log.error({ err: error }, 'projection could not clear its stop');
-    }
     while (!this.stopping) {
       let failure: unknown = null;
       try {
@@ -190,7 +238,7 @@ class ProjectionWorker {
         break;
       }
       if (this.stopping) break;
-      await this.backOff();
+      await this.pause.after(() => this.stopping);
     }
   }
 
@@ -223,48 +271,6 @@ class ProjectionWorker {
     }
   }
 
-  /**
-   * After a failure: while the database does not answer (an outage), probe it cheaply and resubscribe as soon
-   * as it does, so a projection is back within a probe of the database; any other failure (a bug, a bad
-   * migration) backs off, doubling up to `maxMs`.
-   */
-  private async backOff(): Promise<void> {
-    if (!(await this.databaseAnswers())) {
-      this.log.warn('database unreachable: the projection resubscribes as soon as it answers');
-      while (!this.stopping && !(await this.databaseAnswers())) await this.pause(PROBE_MS);
-      this.failures = 0;
-      return;
-    }
-    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 250, maxMs: 30_000 };
-    const delay = Math.min(maxMs, initialMs * 2 ** this.failures) * (0.75 + Math.random() / 2);
-    this.failures += 1;
-    this.log.warn(
-      { delayMs: Math.round(delay), failures: this.failures },
-      'projection backing off before resubscribing',
-    );
-    await this.pause(delay);
-  }
-
-  private async databaseAnswers(): Promise<boolean> {
-    try {
-      await this.options.db.raw('select 1');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Waits `ms`, or less when stopped. */
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.interrupt = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   private async applyBatch(batch: RecordedEvent[]): Promise<void> {
     const { consumed: events, handled, failure } = projectable(this.projection, batch);
     // What comes before an unprojectable event is applied; the failure then ends the subscription.
@@ -291,85 +297,12 @@ class ProjectionWorker {
         return { count: fresh.length, position: last };
       });
     }
-    this.failures = 0;
+    this.pause.succeeded();
+    this.position = last;
     if (!applied) return;
     announceCheckpoint(this.projection.name);
     this.options.onBatch?.(this.projection.name, applied.count, applied.position);
   }
-}
-
-/**
- * Moves a checkpoint forward past events the projection does not handle: only if it is behind, so that it never
- * goes back past what another runner (or a replay swap) already stored.
- */
-export async function advanceCheckpoint(db: Db, name: string, position: GlobalPosition): Promise<void> {
-  const commit = position.commit.toString();
-  const prepare = position.prepare.toString();
-  const updated = await db(CHECKPOINTS)
-    .where({ name })
-    .andWhere((behind) =>
-      behind
-        .whereNull('commit_position')
-        .orWhereRaw('(commit_position, prepare_position) < (?::numeric, ?::numeric)', [commit, prepare]),
-    )
-    .update({ commit_position: commit, prepare_position: prepare, updated_at: db.fn.now() });
-  if (updated === 0) {
-    // First batch ever: the row may not exist yet.
-    await db(CHECKPOINTS)
-      .insert({ name, commit_position: commit, prepare_position: prepare })
-      .onConflict('name')
-      .ignore();
-  }
-}
-
-/**
- * Locks the projection's checkpoint row for the rest of the transaction (creating it at the start when missing)
- * and returns the stored position. Every writer of a projection's tables goes through this lock first.
- */
-export async function lockCheckpoint(trx: Knex.Transaction, name: string): Promise<GlobalPosition | null> {
-  const select = () =>
-    trx(CHECKPOINTS)
-      .select('name', 'commit_position', 'prepare_position')
-      .where({ name })
-      .forUpdate()
-      .first() as Promise<CheckpointRow | undefined>;
-  let row = await select();
-  if (!row) {
-    // First batch ever: create the row to lock. A concurrent creator wins harmlessly (on conflict do nothing).
-    await trx(CHECKPOINTS).insert({ name }).onConflict('name').ignore();
-    row = await select();
-  }
-  return checkpointPosition(row);
-}
-
-export async function saveCheckpoint(trx: Knex.Transaction, name: string, position: GlobalPosition): Promise<void> {
-  await trx(CHECKPOINTS).where({ name }).update({
-    commit_position: position.commit.toString(),
-    prepare_position: position.prepare.toString(),
-    updated_at: trx.fn.now(),
-  });
-}
-
-/** Records where a projection stopped (null: it runs again), beside its checkpoint. */
-export async function recordHalt(db: Db, name: string, halt: ProjectionHalt | null): Promise<void> {
-  const columns = halt
-    ? { halted_at: halt.at, halted_event: JSON.stringify(halt), halted_error: halt.error }
-    : { halted_at: null, halted_event: null, halted_error: null };
-  const updated = await db(CHECKPOINTS).where({ name }).update(columns);
-  if (updated === 0 && halt)
-    await db(CHECKPOINTS)
-      .insert({ name, ...columns })
-      .onConflict('name')
-      .merge(columns);
-}
-
-/** The stopped projections among `names`, from any process (a web process runs none itself). */
-export async function readHalts(db: Db, names: readonly string[]): Promise<Map<string, ProjectionHalt>> {
-  const rows: { name: string; halted_event: ProjectionHalt }[] = await db(CHECKPOINTS)
-    .whereIn('name', [...names])
-    .whereNotNull('halted_at')
-    .select('name', 'halted_event');
-  return new Map(rows.map((row) => [row.name, row.halted_event]));
 }
 
 const handledTypes = new WeakMap<Projection, ReadonlySet<string>>();
@@ -409,3 +342,5 @@ export function handledEvents(projection: Projection, events: readonly RecordedE
   if (failure) throw failure;
   return handled;
 }
+
+export { advanceCheckpoint, lockCheckpoint, readHalts, recordHalt, saveCheckpoint };

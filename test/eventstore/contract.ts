@@ -203,6 +203,70 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       }
     });
 
+    it('appendMany: each stream against its own expected version; a conflicting one alone writes nothing', async () => {
+      const fresh = stream('many');
+      const existing = stream('many');
+      const stale = stream('many');
+      await store.append(existing, [event('E0')], 'no_stream');
+      await store.append(stale, [event('S0'), event('S1')], 'no_stream');
+      const outcomes = await store.appendMany([
+        { streamId: fresh, events: [event('F0'), event('F1')], expectedVersion: 'no_stream' },
+        { streamId: stale, events: [event('S-late')], expectedVersion: 0 },
+        { streamId: existing, events: [event('E1')], expectedVersion: 0 },
+      ]);
+      expect(outcomes).toHaveLength(3);
+      const [first, second, third] = outcomes;
+      expect(first).not.toBeInstanceOf(WrongExpectedVersionError);
+      expect((first as { nextExpectedVersion: number }).nextExpectedVersion).toBe(1);
+      expect(second).toBeInstanceOf(WrongExpectedVersionError);
+      expect((second as WrongExpectedVersionError).streamId).toBe(stale);
+      expect((second as WrongExpectedVersionError).actual).toBe(1);
+      expect((third as { nextExpectedVersion: number }).nextExpectedVersion).toBe(1);
+      const read = await store.readStreams([fresh, stale, existing, stream('missing')]);
+      expect(read.get(fresh)!.map((e) => e.type)).toEqual(['F0', 'F1']);
+      expect(read.get(stale)!.map((e) => e.type)).toEqual(['S0', 'S1']);
+      expect(read.get(existing)!.map((e) => [e.type, e.revision])).toEqual([
+        ['E0', 0],
+        ['E1', 1],
+      ]);
+      expect([...read.values()].at(-1)).toEqual([]);
+      await expect(
+        store.appendMany([
+          { streamId: fresh, events: [event('X')], expectedVersion: 'any' },
+          { streamId: fresh, events: [event('Y')], expectedVersion: 'any' },
+        ]),
+      ).rejects.toThrow(/twice/);
+    });
+
+    it('racing appendMany over overlapping streams: each stream is won once, nothing deadlocks', async () => {
+      const ids = Array.from({ length: 30 }, () => stream('many-race'));
+      // Each writer takes the streams in another order; each stream must end with exactly one writer's event.
+      const orders = Array.from({ length: 6 }, () => [...ids].sort(() => Math.random() - 0.5));
+      const outcomes = await Promise.all(
+        orders.map((order, w) =>
+          store.appendMany(
+            order.map((streamId) => ({
+              streamId,
+              events: [event('Won', { w })],
+              expectedVersion: 'no_stream' as const,
+            })),
+          ),
+        ),
+      );
+      const read = await store.readStreams(ids);
+      for (const id of ids) {
+        const winners = orders
+          .map((order, w) => ({ w, outcome: outcomes[w]![order.indexOf(id)] }))
+          .filter(({ outcome }) => !(outcome instanceof WrongExpectedVersionError));
+        expect(winners).toHaveLength(1);
+        const events = read.get(id)!;
+        expect(events).toHaveLength(1);
+        expect((events[0]!.data as { w: number }).w).toBe(winners[0]!.w);
+      }
+      const won = outcomes.flat().filter((outcome) => !(outcome instanceof WrongExpectedVersionError));
+      expect(won).toHaveLength(ids.length);
+    });
+
     it('8 concurrent writers: a subscriber sees every event exactly once, in global and stream order', async () => {
       const start = await store.headPosition();
       const watcher = collector(store, start);

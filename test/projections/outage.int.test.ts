@@ -29,13 +29,14 @@ let opened: OpenedApp;
 let runner: ProjectionRunner;
 let server: Server;
 let base: string;
-/** The projections that logged finding the database unreachable. */
+/** The projections that logged finding the database unreachable (alone, or as the shared feed they are on). */
 const unreachable = new Set<string>();
 const noticing = new Writable({
   write(chunk, _encoding, done) {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      const entry = JSON.parse(line) as { msg?: string; projection?: string };
-      if (entry.msg?.startsWith('database unreachable') && entry.projection) unreachable.add(entry.projection);
+      const entry = JSON.parse(line) as { msg?: string; projection?: string; projections?: string[] };
+      if (!entry.msg?.startsWith('database unreachable')) continue;
+      for (const name of [entry.projection ?? [], entry.projections ?? []].flat()) unreachable.add(name);
     }
     done();
   },
@@ -121,7 +122,7 @@ describe('a database outage', () => {
     for (let n = 0; n < 5; n++) during.push(await readiness());
     expect(during.map((answer) => answer.status)).toEqual([503, 503, 503, 503, 503]);
     expect(Math.max(...during.map((answer) => answer.ms))).toBeLessThan(3000);
-    // Every projection noticed: its subscription failed and it found the database unreachable.
+    // Every projection noticed: its subscription (the shared feed's) failed and it found the database unreachable.
     const deadline = Date.now() + 30_000;
     while (unreachable.size < projections.length && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));

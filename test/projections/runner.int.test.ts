@@ -322,6 +322,47 @@ describe('ProjectionRunner', () => {
     expect(await applications()).toEqual({ total: 30, distinct: 30 });
   });
 
+  it('a projection failing in the shared feed leaves it and is retried alone; the others never wait for it', async () => {
+    await reset();
+    const { log, lines } = collectingLogger();
+    let broken = true;
+    let attempts = 0;
+    const flaky: Projection = {
+      ...witness,
+      async project(events, ctx) {
+        attempts++;
+        await witness.project(events, ctx); // written, then rolled back with the checkpoint
+        if (broken) throw new Error('boom');
+      },
+    };
+    const head = await appendMany(store, 'feed-flaky', 40);
+    const runner = new ProjectionRunner({
+      store,
+      db,
+      projections: [flaky, eventLog],
+      log,
+      backoff: { initialMs: 10, maxMs: 50 },
+    });
+    await runner.start();
+    try {
+      // The healthy projection reaches the head while the other one still fails.
+      expect(await waitForProjection(db, eventLog.name, head, { timeoutMs: 20_000 })).toBe(true);
+      await waitFor(async () => attempts >= 2);
+      expect(await waitForProjection(db, flaky.name, head, { timeoutMs: 0 })).toBe(false);
+      expect(lines.find((line) => String(line.msg).startsWith('projection failed in the shared feed'))).toMatchObject({
+        projection: flaky.name,
+      });
+      broken = false;
+      expect(await waitForProjection(db, flaky.name, head, { timeoutMs: 20_000 })).toBe(true);
+      // Alone now, it still applies what comes: an event written after it recovered reaches both.
+      const later = await appendMany(store, 'feed-later', 5);
+      expect(await waitForProjection(db, [flaky.name, eventLog.name], later, { timeoutMs: 20_000 })).toBe(true);
+    } finally {
+      await runner.stop();
+    }
+    expect(await applications()).toEqual({ total: 45, distinct: 45 });
+  });
+
   it('stops gracefully: the batch in flight commits before stop() resolves', async () => {
     await reset();
     let entered: () => void = () => {};

@@ -122,6 +122,8 @@ export class TwilioSandbox {
   }
 
   private async createMessage(req: Request, res: Response): Promise<void> {
+    // Created when the request arrives, as at Twilio: the added delay (and this process's own work) comes after.
+    const receivedAt = new Date();
     const body = (req.body ?? {}) as Record<string, unknown>;
     const faults = this.faults;
     if (faults.delayMs > 0) await sleep(faults.delayMs);
@@ -149,7 +151,7 @@ export class TwilioSandbox {
     if (slow) await sleep(slow);
     const optedOut = await this.deps.db('sandbox_opt_outs').where({ phone: to, sender: body.From }).first();
     if (optedOut) return void twilioError(res, 400, 21610, 'Attempt to send to unsubscribed recipient');
-    const now = new Date();
+    const now = receivedAt;
     const [row] = await this.deps
       .db('sandbox_messages')
       .insert({

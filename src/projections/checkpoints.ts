@@ -1,0 +1,79 @@
+import type { Knex } from 'knex';
+import type { GlobalPosition } from '../eventstore/port.ts';
+import type { Db } from '../infra/db.ts';
+import type { ProjectionHalt } from './runner.ts';
+import { CHECKPOINTS, type CheckpointRow, checkpointPosition } from './types.ts';
+
+/**
+ * Moves a checkpoint forward past events the projection does not handle: only if it is behind, so that it never
+ * goes back past what another runner (or a replay swap) already stored.
+ */
+export async function advanceCheckpoint(db: Db, name: string, position: GlobalPosition): Promise<void> {
+  const commit = position.commit.toString();
+  const prepare = position.prepare.toString();
+  const updated = await db(CHECKPOINTS)
+    .where({ name })
+    .andWhere((behind) =>
+      behind
+        .whereNull('commit_position')
+        .orWhereRaw('(commit_position, prepare_position) < (?::numeric, ?::numeric)', [commit, prepare]),
+    )
+    .update({ commit_position: commit, prepare_position: prepare, updated_at: db.fn.now() });
+  if (updated === 0) {
+    // First batch ever: the row may not exist yet.
+    await db(CHECKPOINTS)
+      .insert({ name, commit_position: commit, prepare_position: prepare })
+      .onConflict('name')
+      .ignore();
+  }
+}
+
+/**
+ * Locks the projection's checkpoint row for the rest of the transaction (creating it at the start when missing)
+ * and returns the stored position. Every writer of a projection's tables goes through this lock first.
+ */
+export async function lockCheckpoint(trx: Knex.Transaction, name: string): Promise<GlobalPosition | null> {
+  const select = () =>
+    trx(CHECKPOINTS)
+      .select('name', 'commit_position', 'prepare_position')
+      .where({ name })
+      .forUpdate()
+      .first() as Promise<CheckpointRow | undefined>;
+  let row = await select();
+  if (!row) {
+    // First batch ever: create the row to lock. A concurrent creator wins harmlessly (on conflict do nothing).
+    await trx(CHECKPOINTS).insert({ name }).onConflict('name').ignore();
+    row = await select();
+  }
+  return checkpointPosition(row);
+}
+
+export async function saveCheckpoint(trx: Knex.Transaction, name: string, position: GlobalPosition): Promise<void> {
+  await trx(CHECKPOINTS).where({ name }).update({
+    commit_position: position.commit.toString(),
+    prepare_position: position.prepare.toString(),
+    updated_at: trx.fn.now(),
+  });
+}
+
+/** Records where a projection stopped (null: it runs again), beside its checkpoint. */
+export async function recordHalt(db: Db, name: string, halt: ProjectionHalt | null): Promise<void> {
+  const columns = halt
+    ? { halted_at: halt.at, halted_event: JSON.stringify(halt), halted_error: halt.error }
+    : { halted_at: null, halted_event: null, halted_error: null };
+  const updated = await db(CHECKPOINTS).where({ name }).update(columns);
+  if (updated === 0 && halt)
+    await db(CHECKPOINTS)
+      .insert({ name, ...columns })
+      .onConflict('name')
+      .merge(columns);
+}
+
+/** The stopped projections among `names`, from any process (a web process runs none itself). */
+export async function readHalts(db: Db, names: readonly string[]): Promise<Map<string, ProjectionHalt>> {
+  const rows: { name: string; halted_event: ProjectionHalt }[] = await db(CHECKPOINTS)
+    .whereIn('name', [...names])
+    .whereNotNull('halted_at')
+    .select('name', 'halted_event');
+  return new Map(rows.map((row) => [row.name, row.halted_event]));
+}
