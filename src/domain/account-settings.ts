@@ -73,6 +73,7 @@ export const API_SCOPES = [
   'reporting:read',
   'gdpr:write',
   'gdpr:read',
+  'inapp:write',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

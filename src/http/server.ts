@@ -22,6 +22,7 @@ import { campaignWebRoutes } from './web/campaigns.ts';
 import { eventHistoryRoutes } from './web/events.ts';
 import { gdprWebRoutes } from './web/gdpr.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
+import { inAppSettingsRoutes } from './web/inapp-settings.ts';
 import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
@@ -90,6 +91,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(campaignWebRoutes(app));
   server.use(settingsRoutes(app));
   server.use(webhookWebRoutes(app));
+  server.use(inAppSettingsRoutes(app));
   server.use(gdprWebRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
