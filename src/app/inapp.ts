@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { type ServiceAccount, serviceAccountSchema, storeInAppCredentials } from '../channels/inapp-credentials.ts';
 import * as consumer from '../domain/consumer.ts';
 import { DomainError } from '../domain/decider.ts';
 import * as inapp from '../domain/inapp.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
-import { open, type PersonalData, seal } from '../infra/personal-data.ts';
-import { serverSecret } from '../infra/server-secrets.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
 
 /**
@@ -24,7 +24,6 @@ export interface DeviceDeps extends Deps {
   personalData: PersonalData;
 }
 
-const CREDENTIALS_KEY = 'inapp-credentials-key';
 export const newPushProxySecret = () => `pxsec_${randomBytes(24).toString('base64url')}`;
 
 function invalid(field: string, message: string): never {
@@ -36,15 +35,6 @@ function firstIssue(error: z.ZodError, prefix = ''): never {
   const field = prefix + (issue.path.join('.') || 'body');
   return invalid(field, issue.message);
 }
-
-const serviceAccountSchema = z.object({
-  type: z.literal('service_account'),
-  project_id: z.string().min(1).max(200),
-  client_email: z.string().min(3).max(320),
-  private_key: z.string().min(40).max(10_000),
-  token_uri: z.string().optional(),
-});
-export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
 
 function parseServiceAccount(text: string): ServiceAccount {
   let json: unknown;
@@ -118,17 +108,7 @@ export async function registerInAppApp(
     },
     context,
   );
-  const key = await serverSecret(deps.db, CREDENTIALS_KEY);
-  await deps
-    .db('inapp_app_credentials')
-    .insert({
-      account_id: input.accountId,
-      app_id: appId.data,
-      proxy_secret: secret,
-      sealed_service_account: serviceAccount ? seal(key, serviceAccount) : null,
-    })
-    .onConflict(['account_id', 'app_id'])
-    .merge();
+  await storeInAppCredentials(deps.db, input.accountId, appId.data, { proxySecret: secret, serviceAccount });
   return { ...result, appId: appId.data, secret };
 }
 
@@ -142,21 +122,6 @@ export async function removeInAppApp(deps: Deps, input: { accountId: string; app
   );
   await deps.db('inapp_app_credentials').where({ account_id: input.accountId, app_id: input.appId }).delete();
   return result;
-}
-
-/** The secrets of one app's provider: the push proxy's signing secret, or FCM's service account. */
-export async function inAppCredentials(
-  db: Db,
-  accountId: string,
-  appId: string,
-): Promise<{ proxySecret: string | null; serviceAccount: ServiceAccount | null } | null> {
-  const row = await db('inapp_app_credentials').where({ account_id: accountId, app_id: appId }).first();
-  if (!row) return null;
-  const sealed = row.sealed_service_account as string | null;
-  return {
-    proxySecret: (row.proxy_secret as string | null) ?? null,
-    serviceAccount: sealed ? open<ServiceAccount>(await serverSecret(db, CREDENTIALS_KEY), sealed) : null,
-  };
 }
 
 export const deviceRegistrationSchema = z.object({

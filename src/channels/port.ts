@@ -1,4 +1,5 @@
 import type { Channel } from '../domain/account-settings.ts';
+import type { PushContent } from '../domain/inapp-message.ts';
 import type { SendFailure } from '../domain/message.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface OutboundMessage {
   body: string;
   /** Where the provider reports this message's status changes. */
   statusCallback?: string;
+  /** In-App (F6): the push's content and provider; `to` is then the device id. */
+  push?: PushContent;
 }
 
 /** A provider's status report for one message, as the status webhook receives it. */

@@ -2,6 +2,7 @@ import { timezones } from 'libphonenumber-geo-carrier';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { recordCarrierOptOut } from '../app/consumers.ts';
 import { foldStream, handleCommand } from '../app/handler.ts';
+import { inAppAppsFor, removeGoneDevice } from '../app/inapp-dispatch.ts';
 import { isLandline } from '../app/line-types.ts';
 import { type ChannelProviders, ChannelSendError, type SendFailure } from '../channels/port.ts';
 import type { Channels } from '../channels/providers.ts';
@@ -249,7 +250,8 @@ export class Dispatcher {
     const provider = this.deps.providers[send.channel];
     try {
       if (!provider) throw new ChannelSendError(noProvider(send.channel));
-      const sent = await provider.send({ from: send.from, to: send.to, body: send.body, statusCallback });
+      const { from, to, body, push } = send;
+      const sent = await provider.send({ from, to, body, statusCallback, push });
       await this.record(stream, sendingKnown, {
         type: 'RecordSent',
         ...ids,
@@ -275,6 +277,7 @@ export class Dispatcher {
           ACTOR,
         );
       }
+      if (send.push) await removeGoneDevice(this.deps, send.push, error.failure, ACTOR);
       return after?.status === 'retrying' ? 'retry' : 'failed';
     }
   }
@@ -310,7 +313,7 @@ export class Dispatcher {
       : null;
     const lineTypeCheck = accountState.settings.lineTypeCheck;
     const landline =
-      recipient !== null &&
+      recipient?.phone !== undefined &&
       needsDailyAllowance(state) &&
       (await isLandline(
         { db: this.deps.db, log: this.deps.log, lineTypes: this.deps.lineTypes },
@@ -325,12 +328,13 @@ export class Dispatcher {
       consumer: consumerState,
       openConversation,
       recipient,
-      zones: recipient ? await this.zonesOf(recipient.phone) : null,
+      zones: recipient?.phone ? await this.zonesOf(recipient.phone) : null,
       now,
       withinDailyCap: allowanceHeld,
       dailyCap: this.dailyCap,
       landline,
       allowanceHeld,
+      inAppApps: await inAppAppsFor(this.deps.store, accountId, queued.channel),
     };
   }
 

@@ -54,7 +54,7 @@ export function campaignExpander(deps: { store: EventStore }): Projection {
             campaignId,
             messageId: recipient.messageId,
             consumerRef: recipient.consumerRef,
-            channel: 'sms',
+            channel: draft.channel,
             senderId: draft.senderId,
             sealed: recipient.sealed,
           };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { weeklyWindowSchema } from './account-settings.ts';
+import { channelSchema, weeklyWindowSchema } from './account-settings.ts';
 import { assertNever, DomainError, type EventsOf } from './decider.ts';
+import { inAppContentSchema } from './inapp-message.ts';
 
 /**
  * A campaign (`campaign-{id}`): Draft → Scheduled or Queued → In Progress → Completed; Scheduled, Queued or In
@@ -37,7 +38,8 @@ export const CampaignEvents = {
     accountId: z.string(),
     campaignId: z.string(),
     name: z.string(),
-    channel: z.literal('sms'),
+    channel: channelSchema,
+    /** In-App: the app's id (the app is the sender). */
     senderId: z.string(),
     senderAddress: z.string(),
     skillId: z.string().nullable(),
@@ -50,6 +52,8 @@ export const CampaignEvents = {
     consent: z.boolean(),
     /** The campaign's own receiving window (the API's schedulingWindows); the account's when absent. */
     window: weeklyWindowSchema.optional(),
+    /** In-App (F6): the notification's title, image and destination; `text` is the message. */
+    inapp: inAppContentSchema.optional(),
   }),
   RecipientsAdded: z.object({
     accountId: z.string(),

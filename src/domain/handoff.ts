@@ -24,6 +24,10 @@ export const handoffChannelSchema = z.object({
   outboundnumber: z.string().max(32).optional(),
   /** WhatsApp: the approved template's id (used by the WhatsApp issue). */
   templateId: z.string().max(64).optional(),
+  /** In-App: the app (its bundle id, as registered in Settings), where tapping leads, and variables' defaults. */
+  appId: z.string().max(255).optional(),
+  linkUrl: z.string().max(2048).optional(),
+  defaultVariables: z.record(z.string().max(64), z.string().max(1550)).optional(),
   messageComponents: z.array(messageComponentSchema).max(10).default([]),
 });
 

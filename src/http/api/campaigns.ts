@@ -29,6 +29,7 @@ import {
   phoneFrom,
   windowFrom,
 } from './campaign-shapes.ts';
+import { createInAppCampaignFromApi, inAppChannelOf } from './campaigns-inapp.ts';
 import { sendApiError } from './errors.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
 
@@ -85,6 +86,9 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         }
       }
       const window = body.schedulingWindows ? windowFrom(body.schedulingWindows) : undefined;
+      const config = await loadHandoff(app, accountId, body.templateId);
+      if (inAppChannelOf(config))
+        return createInAppCampaignFromApi(app, req, res, { body, config: config!, sendAt, window, now });
       const template = await smsTemplateOf(app, accountId, body.templateId);
 
       const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
