@@ -23,6 +23,7 @@ import { eventHistoryRoutes } from './web/events.ts';
 import { gdprWebRoutes } from './web/gdpr.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
 import { inAppSettingsRoutes } from './web/inapp-settings.ts';
+import { inAppWindowRoutes } from './web/inapp-window.ts';
 import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
@@ -66,6 +67,8 @@ export function createHttpApp(app: AppContext): Express {
     twilioWebhooks(app, { authToken: async () => (await app.channels.twilioCredentials()).authToken, ...app.channels }),
   );
   if (app.channels.sandbox) server.use('/sandbox', app.channels.sandbox.router());
+  // The in-app messaging window: its signed link is the consumer's only credential (no session, no CSRF token).
+  server.use(inAppWindowRoutes(app));
   server.use(loadSession(app.db));
   server.use((req, res, next) => {
     res.locals.user = req.user ?? null;
