@@ -64,7 +64,12 @@ export async function startReceiver(
       }
       const request = { path: req.url ?? '', headers: req.headers, raw, body };
       received.push(request);
-      const reply = answer(request, received.length - 1);
+      let reply: { status: number; body?: unknown };
+      try {
+        reply = answer(request, received.length - 1);
+      } catch (error) {
+        reply = { status: 500, body: { error: String(error) } };
+      }
       res.writeHead(reply.status, { 'content-type': 'application/json' });
       res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     });
