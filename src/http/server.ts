@@ -22,6 +22,7 @@ import { campaignWebRoutes } from './web/campaigns.ts';
 import { eventHistoryRoutes } from './web/events.ts';
 import { gdprWebRoutes } from './web/gdpr.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
+import { inAppSandboxPageRoutes, inAppSandboxPushRoutes } from './web/inapp-sandbox.ts';
 import { inAppSettingsRoutes } from './web/inapp-settings.ts';
 import { inAppWindowRoutes } from './web/inapp-window.ts';
 import { inboxRoutes } from './web/inbox.ts';
@@ -69,6 +70,7 @@ export function createHttpApp(app: AppContext): Express {
   if (app.channels.sandbox) server.use('/sandbox', app.channels.sandbox.router());
   // The in-app messaging window: its signed link is the consumer's only credential (no session, no CSRF token).
   server.use(inAppWindowRoutes(app));
+  if (app.channels.sandbox) server.use(inAppSandboxPushRoutes(app));
   server.use(loadSession(app.db));
   server.use((req, res, next) => {
     res.locals.user = req.user ?? null;
@@ -96,6 +98,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(webhookWebRoutes(app));
   server.use(inAppSettingsRoutes(app));
   server.use(gdprWebRoutes(app));
+  if (app.channels.sandbox) server.use(inAppSandboxPageRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
   server.use(notFound);

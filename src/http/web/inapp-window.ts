@@ -24,8 +24,8 @@ const REFUSALS: Record<WindowRefusal, { status: number; title: string; message: 
 
 function refuse(req: Request, res: Response, why: WindowRefusal): void {
   const { status, title, message } = REFUSALS[why];
-  if (req.get('hx-request') === 'true') return renderError(req, res, status, { title, message });
-  res.status(status).render('inapp/refused', { title, message });
+  if (req.get('hx-request') === 'true') renderError(req, res, status, { title, message });
+  else res.status(status).render('inapp/refused', { title, message });
 }
 
 /** The image may come from its (allow-listed) host: helmet's CSP is widened for that one origin on this page. */
