@@ -1,6 +1,6 @@
 import { DomainError } from '../domain/decider.ts';
 import type { HandoffConfig } from '../domain/handoff.ts';
-import type { InAppApps } from '../domain/inapp.ts';
+import { appOf, type InAppApps } from '../domain/inapp.ts';
 import { checkImageUrl, checkLinkUrl, INAPP_TEXT_MAX, INAPP_TITLE_MAX } from '../domain/inapp-message.ts';
 import { placeholdersOf } from '../domain/sms.ts';
 
@@ -20,7 +20,7 @@ export const imageHostsOf = (setting: string | undefined) =>
 export function checkInAppChannel(channel: Channel, index: number, apps: InAppApps, imageHosts: string[]): void {
   const at = `channels.${index}`;
   if (!channel.appId) throw new DomainError('FIELD_REQUIRED', 'The In-App channel needs an appId.', `${at}.appId`);
-  if (!apps.apps[channel.appId]) {
+  if (!appOf(apps, channel.appId)) {
     throw new DomainError('UNKNOWN_APP', `${channel.appId} is not an In-App app of this account.`, `${at}.appId`);
   }
   const component = (type: string) => {

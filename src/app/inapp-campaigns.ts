@@ -3,6 +3,7 @@ import * as account from '../domain/account.ts';
 import type { WeeklyWindow } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
+import { appOf } from '../domain/inapp.ts';
 import { checkImageUrl, checkLinkUrl, INAPP_TEXT_MAX, renderInApp } from '../domain/inapp-message.ts';
 import type { GlobalPosition } from '../eventstore/port.ts';
 import { seal } from '../infra/personal-data.ts';
@@ -64,7 +65,7 @@ export async function createInAppCampaign(deps: CampaignDeps, input: NewInAppCam
     throw new DomainError('PROACTIVE_NOT_ACTIVE', 'Activate Proactive for this account before sending campaigns.');
   }
   const apps = await loadInAppApps(deps, input.accountId);
-  if (!apps.apps[input.appId])
+  if (!appOf(apps, input.appId))
     throw new DomainError('UNKNOWN_APP', 'The app is not an In-App app of this account.', 'appId');
   const name = input.name.trim();
   if (!name || name.length > 255)

@@ -160,7 +160,7 @@ export async function registerDevice(
   if (!parsed.success) firstIssue(parsed.error);
   const { appId, platform, pushToken, timeZone } = parsed.data;
   const apps = await loadInAppApps(deps, input.accountId);
-  if (!apps.apps[appId]) {
+  if (!inapp.appOf(apps, appId)) {
     throw new DomainError(
       'UNKNOWN_APP',
       `appId ${appId} is not an app registered in this account’s Settings.`,

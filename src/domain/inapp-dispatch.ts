@@ -1,6 +1,6 @@
 import { DEFAULT_ACCOUNT_SEND_RATE } from './account-settings.ts';
 import type { DispatchDecision, DispatchFacts } from './dispatch.ts';
-import { deviceFor, type InAppApps } from './inapp.ts';
+import { appOf, deviceFor, type InAppApps } from './inapp.ts';
 import { nextOpening } from './receiving-window.ts';
 import { renderSms } from './sms.ts';
 
@@ -14,7 +14,7 @@ export function decideInAppDispatch(facts: DispatchFacts, inAppApps: InAppApps |
   const queued = message.queued!;
   const draft = campaign.draft!;
   const appId = draft.inapp?.appId ?? queued.senderId;
-  const app = inAppApps?.apps[appId];
+  const app = appOf(inAppApps, appId);
   if (!app) return { kind: 'fail', code: 'APP_REMOVED', message: `The app ${appId} was removed from the account.` };
   const device = deviceFor(facts.consumer.devices, appId);
   if (!device)

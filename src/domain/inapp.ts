@@ -21,7 +21,10 @@ export const appIdSchema = z
   .trim()
   .min(1)
   .max(255)
-  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "-" and "_" only (a bundle id)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'letters, digits, ".", "-" and "_" only, starting with a letter or digit (a bundle id)',
+  );
 
 export const InAppAppEvents = {
   InAppAppRegistered: z.object({
@@ -55,11 +58,16 @@ export type InAppAppCommand =
 
 export const initialState = (): InAppApps => ({ apps: {} });
 
+/** The app of that id; never a property of Object.prototype, whatever id a request names. */
+export function appOf(state: InAppApps | null | undefined, appId: string): InAppApp | undefined {
+  return state && Object.hasOwn(state.apps, appId) ? state.apps[appId] : undefined;
+}
+
 export const decide = (command: InAppAppCommand, state: InAppApps): InAppAppEvent[] => {
   switch (command.type) {
     case 'RegisterApp': {
       const { type: _type, ...data } = command;
-      if (state.apps[command.appId]) {
+      if (appOf(state, command.appId)) {
         throw new DomainError('APP_EXISTS', `${command.appId} is already an app of this account.`, 'appId');
       }
       if (Object.keys(state.apps).length >= MAX_INAPP_APPS) {
@@ -68,7 +76,7 @@ export const decide = (command: InAppAppCommand, state: InAppApps): InAppAppEven
       return [{ type: 'InAppAppRegistered', data }];
     }
     case 'RemoveApp':
-      if (!state.apps[command.appId]) throw new DomainError('APP_NOT_FOUND', 'No such app in this account.', 'appId');
+      if (!appOf(state, command.appId)) throw new DomainError('APP_NOT_FOUND', 'No such app in this account.', 'appId');
       return [{ type: 'InAppAppRemoved', data: { accountId: command.accountId, appId: command.appId } }];
     default:
       return assertNever(command);
@@ -145,7 +153,7 @@ export function evolveDevices(devices: Devices, event: InAppDeviceEvent): Device
 
 /** Registering the same token again (same device id) with the same zone records nothing. */
 export function decideRegisterDevice(devices: Devices, registration: InAppDeviceRegistered): InAppDeviceEvent[] {
-  const known = devices[registration.deviceId];
+  const known = Object.hasOwn(devices, registration.deviceId) ? devices[registration.deviceId] : undefined;
   if (known && known.timeZone === registration.timeZone && known.appId === registration.appId) return [];
   return [{ type: 'InAppDeviceRegistered', data: registration }];
 }
@@ -155,7 +163,7 @@ export function decideRemoveDevice(
   removal: z.infer<typeof InAppDeviceEvents.InAppDeviceRemoved>,
   options: { mustExist: boolean },
 ): InAppDeviceEvent[] {
-  if (!devices[removal.deviceId]) {
+  if (!Object.hasOwn(devices, removal.deviceId)) {
     if (options.mustExist) throw new DomainError('DEVICE_NOT_FOUND', 'No such device of this consumer.', 'deviceId');
     return [];
   }

@@ -10,6 +10,7 @@ import { sandboxPage } from '../channels/sandbox/page.ts';
 import { ROLE_LABELS } from '../domain/account.ts';
 import { requestTrace } from './api/errors.ts';
 import { apiRoutes } from './api/index.ts';
+import { lenientCampaignJson } from './api/lenient-json.ts';
 import { livepersonErrorHandler } from './api/liveperson/errors.ts';
 import { LIVEPERSON_PATHS } from './api/liveperson/index.ts';
 import { errorHandler, notFound } from './errors.ts';
@@ -60,6 +61,7 @@ export function createHttpApp(app: AppContext): Express {
   // Before the body parsers, so that a body they refuse is answered with a trace id too.
   server.use(['/api', '/oauth', '/sentinel'], requestTrace);
   server.use(express.urlencoded({ extended: false, limit: '5mb' }));
+  server.use(lenientCampaignJson);
   server.use(express.json({ limit: '5mb' }));
   server.use(rejectUnsafeText);
   // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.

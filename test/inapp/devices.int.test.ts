@@ -124,6 +124,9 @@ describe('device registration API', () => {
       [{ appId: 'com.example.shop', platform: 'ios' }, 'pushToken'],
       [{ appId: 'com.unknown', platform: 'ios', pushToken: 't' }, 'appId'],
       [{ appId: 'com.example.shop', platform: 'ios', pushToken: 't', timeZone: 'Mars/Olympus' }, 'timeZone'],
+      // Names of Object.prototype's properties are no apps.
+      [{ appId: 'constructor', platform: 'ios', pushToken: 't' }, 'appId'],
+      [{ appId: '__proto__', platform: 'ios', pushToken: 't' }, 'appId'],
     ];
     for (const [body, field] of cases) {
       const response = await register('user2', body);
@@ -141,6 +144,9 @@ describe('device registration API', () => {
     expect(removed.status).toBe(204);
     expect(await running.app.db('inapp_devices').where({ device_id: deviceId })).toHaveLength(0);
     expect((await api(`/inapp/consumers/user3/devices/${deviceId}`, { method: 'DELETE' })).status).toBe(404);
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      expect((await api(`/inapp/consumers/user3/devices/${name}`, { method: 'DELETE' })).status).toBe(404);
+    }
 
     const reader = await apiAs(running, ['campaigns:read']);
     const refused = await reader('/inapp/consumers/user3/devices', {

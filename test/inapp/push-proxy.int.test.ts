@@ -142,6 +142,36 @@ describe('an In-App campaign through a push proxy', () => {
     ]);
   });
 
+  it('accepts LivePerson’s In-App example as its page prints it, trailing comma included', async () => {
+    await registerDevice('lp-user1', 'tok-lp-user1');
+    const printed = `{
+    "campaignName": "TestInappProactiveAPI",
+    "skill": "sales",
+    "templateId": "${templateId}",
+    "consent": true,
+    "consumers": [
+        {
+            "consumerContent": {"inapp": "lp-user1"},
+            "variables": {
+                "1": "Hi user1, welcome to proactive messaging.",
+            }
+        }
+    ]
+}`;
+    const response = await api('/campaign', { method: 'POST', body: printed });
+    expect(response.status).toBe(201);
+    const created = await json(response);
+    expect(created.failedConsumers).toEqual([]);
+    expect(created.acceptedConsumers).toEqual([{ id: expect.any(String), consumerContent: { inapp: 'lp-user1' } }]);
+    await waitForCampaign(running, created.proactiveCampaignId);
+    const push = proxy.received.find((request) => request.body.messageId === created.acceptedConsumers[0].id);
+    expect(push?.body.body).toBe('Hi user1, welcome to proactive messaging.');
+    // Still JSON: a comma inside a string stays, and broken JSON is refused as before.
+    const broken = await api('/campaign', { method: 'POST', body: '{"campaignName": "x",, }' });
+    expect(broken.status).toBe(400);
+    expect((await json(broken)).code).toBe('INVALID_JSON');
+  });
+
   it('retries a proxy answering 500 for a while, and pushes once', async () => {
     await registerDevice('flaky', 'tok-flaky');
     script.set('flaky', [500, 503]);

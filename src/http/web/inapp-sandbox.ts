@@ -78,7 +78,7 @@ export function inAppSandboxPageRoutes(app: AppContext): Router {
       .count<{ n: string }[]>('* as n');
     res.status(extra.status ?? 200).render('sandbox/inapp', {
       title: 'In-App sandbox device',
-      hasApp: Boolean(apps[SANDBOX_APP_ID]),
+      hasApp: Object.hasOwn(apps, SANDBOX_APP_ID),
       appId: SANDBOX_APP_ID,
       devices: Number(devices[0]?.n ?? 0),
       pushes,
