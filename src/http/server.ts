@@ -26,6 +26,7 @@ import { handoffWebRoutes } from './web/handoffs.ts';
 import { inAppSandboxPageRoutes, inAppSandboxPushRoutes } from './web/inapp-sandbox.ts';
 import { inAppSettingsRoutes } from './web/inapp-settings.ts';
 import { inAppWindowRoutes } from './web/inapp-window.ts';
+import { inAppWizardRoutes, inAppWizardUploadParser } from './web/inapp-wizard.ts';
 import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
@@ -83,6 +84,7 @@ export function createHttpApp(app: AppContext): Express {
   });
   // The wizard's Parse form is multipart; its CSRF field is read from that body before the check.
   server.use(wizardUploadParser());
+  server.use(inAppWizardUploadParser());
   server.use(verifyCsrf);
 
   server.get('/', (req, res) => res.redirect(req.user ? '/onboarding' : '/login'));
@@ -95,6 +97,7 @@ export function createHttpApp(app: AppContext): Express {
   server.use(inboxRoutes(app));
   server.use(analyticsRoutes(app));
   server.use(campaignWizardRoutes(app));
+  server.use(inAppWizardRoutes(app));
   server.use(campaignWebRoutes(app));
   server.use(settingsRoutes(app));
   server.use(webhookWebRoutes(app));
