@@ -1,4 +1,4 @@
-import type { Config } from '../config.ts';
+import { type Config, LEASE_MARGIN_MS } from '../config.ts';
 import type { Db } from '../infra/db.ts';
 import type { PersonalData } from '../infra/personal-data.ts';
 import { LinkSigner } from '../infra/signed-links.ts';
@@ -14,13 +14,18 @@ import { pushThroughProxy } from './push-proxy.ts';
 export function inAppChannel(deps: {
   db: Db;
   personalData: PersonalData;
-  config: Pick<Config, 'INAPP_LINK_TTL' | 'INAPP_PUSH_TIMEOUT_MS' | 'FCM_BASE_URL' | 'FCM_TOKEN_URL'>;
+  config: Pick<
+    Config,
+    'INAPP_LINK_TTL' | 'INAPP_PUSH_TIMEOUT_MS' | 'FCM_BASE_URL' | 'FCM_TOKEN_URL' | 'DISPATCH_LEASE_MS'
+  >;
   /** Where the window is served: PUBLIC_URL, or this app's own address. */
   baseUrl: () => string;
   links?: LinkSigner;
   now?: () => Date;
 }): ChannelProvider {
   const links = deps.links ?? new LinkSigner(deps.db);
+  // A push still in flight when its lease ends would be reconciled before the provider answered.
+  const timeoutMs = Math.min(deps.config.INAPP_PUSH_TIMEOUT_MS, deps.config.DISPATCH_LEASE_MS - LEASE_MARGIN_MS);
   const now = () => deps.now?.() ?? new Date();
   const permanent = (code: string, message: string) =>
     new ChannelSendError({ kind: 'permanent', code, message, source: 'system' });
@@ -45,7 +50,7 @@ export function inAppChannel(deps: {
           push,
           secret: credentials.proxySecret,
           deepLink,
-          timeoutMs: deps.config.INAPP_PUSH_TIMEOUT_MS,
+          timeoutMs,
           now,
         });
       }
@@ -68,7 +73,7 @@ export function inAppChannel(deps: {
         deepLink,
         baseUrl: deps.config.FCM_BASE_URL,
         tokenUrl: deps.config.FCM_TOKEN_URL,
-        timeoutMs: deps.config.INAPP_PUSH_TIMEOUT_MS,
+        timeoutMs,
       });
     },
     // Neither a push proxy nor FCM can be asked what was pushed: an unconfirmed push is sent again (with its
