@@ -18,6 +18,8 @@ import messageOutcomes from './20261201_0017_message_outcomes.ts';
 import gdpr from './20261201_0018_gdpr.ts';
 import wizardRecipients from './20261201_0019_wizard_recipients.ts';
 import whatsappTemplates from './20261201_0020_whatsapp_templates.ts';
+import inapp from './20261201_0030_inapp.ts';
+import sandboxInApp from './20261201_0031_sandbox_inapp.ts';
 import sendPacing from './20261201_0040_send_pacing.ts';
 import type { Migration } from './migration.ts';
 
@@ -44,4 +46,6 @@ export const migrations: Migration[] = [
   wizardRecipients,
   whatsappTemplates,
   sendPacing,
+  inapp,
+  sandboxInApp,
 ];

@@ -10,6 +10,7 @@ import { conversationsProjection } from './conversations.ts';
 import { dailyStatsProjection } from './daily-stats.ts';
 import { dispatchQueueProjection } from './dispatch-queue.ts';
 import { handoffsProjection } from './handoffs.ts';
+import { inAppDevicesProjection } from './inapp-devices.ts';
 import { messageOutcomesProjection } from './message-outcomes.ts';
 import { messageTimelineProjection } from './message-timeline.ts';
 import { optOutsProjection } from './opt-outs.ts';
@@ -37,6 +38,7 @@ export const projections: Projection[] = [
   messageTimelineProjection,
   consentHistoryProjection,
   templatesProjection,
+  inAppDevicesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

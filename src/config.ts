@@ -59,6 +59,19 @@ const environmentSchema = z
     WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
     /** How often WhatsApp template approvals are polled (F5). */
     TEMPLATE_POLL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+    /** F6: how long an in-app messaging window link lives, in seconds (7 days). */
+    INAPP_LINK_TTL: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(90 * 86_400)
+      .default(7 * 86_400),
+    /** F6: comma-separated hosts In-App images may come from; empty: any https host. */
+    INAPP_IMAGE_HOSTS: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** F6: FCM HTTP v1's base URL and Google's OAuth2 token URL (local receivers in tests). */
+    FCM_BASE_URL: z.preprocess(emptyAsUndefined, optionalUrl(['http', 'https']).default('https://fcm.googleapis.com')),
+    FCM_TOKEN_URL: z.preprocess(emptyAsUndefined, optionalUrl(['http', 'https'])),
+    INAPP_PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.EVENT_STORE === 'eventstoredb' && !env.EVENTSTORE_URL) {

@@ -8,12 +8,12 @@ import * as conversation from '../domain/conversation.ts';
 import { DomainError } from '../domain/decider.ts';
 import * as message from '../domain/message.ts';
 import { renderSms, withOptOut } from '../domain/sms.ts';
-import type { EventStore } from '../eventstore/port.ts';
-import { WrongExpectedVersionError } from '../eventstore/port.ts';
+import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ConsumerKeyErasedError, type PersonalData } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
+import { recordInAppAgentReply } from './inapp-conversations.ts';
 
 export interface ConversationDeps {
   store: EventStore;
@@ -28,6 +28,7 @@ export interface InboundMessage {
   consumerRef: string;
   phone: string;
   senderId: string | null;
+  channel?: 'sms' | 'inapp';
   body: string;
   providerMessageId: string;
   now: Date;
@@ -167,7 +168,7 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       accountId,
       conversationId,
       consumerRef,
-      channel: 'sms',
+      channel: input.channel ?? 'sms',
       senderId: input.senderId ?? latest?.draft.senderId ?? null,
       skillId: decision.skillId,
       routing: decision.routing,
@@ -253,6 +254,7 @@ export async function sendAgentReply(
   }
   const { state, sealedPhone } = await loadOpen(deps, input.accountId, input.conversationId);
   if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.');
+  if (state.channel === 'inapp') return recordInAppAgentReply(deps, input, state.consumerRef, text, context);
   if (!sealedPhone) throw new DomainError('NO_ADDRESS', 'This conversation has no number to answer.');
   const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
   const sender = state.senderId ? accountState.settings.senders[state.senderId] : undefined;
@@ -294,15 +296,11 @@ export async function sendAgentReply(
   );
 }
 
+type CloseReason = 'agent' | 'idle-timeout' | 'consumer-opted-out';
 /** Closes the conversation, then frees the consumer for new campaigns and conversations. */
 export async function closeConversation(
   deps: Pick<ConversationDeps, 'store'>,
-  input: {
-    accountId: string;
-    conversationId: string;
-    by: string;
-    reason: 'agent' | 'idle-timeout' | 'consumer-opted-out';
-  },
+  input: { accountId: string; conversationId: string; by: string; reason: CloseReason },
   context: CommandContext,
 ) {
   const { state } = await loadOpen(deps, input.accountId, input.conversationId);

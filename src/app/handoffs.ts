@@ -7,12 +7,16 @@ import * as handoff from '../domain/handoff.ts';
 import type { EventStore } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import { type CommandContext, foldStream, handleCommand } from './handler.ts';
+import { checkInAppChannel, imageHostsOf } from './handoff-inapp.ts';
 import { checkSmsComponent } from './handoff-sms.ts';
 import { checkWhatsAppChannel } from './handoff-whatsapp.ts';
+import { loadInAppApps } from './inapp.ts';
 
 interface Deps {
   store: EventStore;
   db: Db;
+  /** INAPP_IMAGE_HOSTS: where In-App images may come from. */
+  config?: { INAPP_IMAGE_HOSTS?: string };
 }
 
 /** LivePerson's handoff ids are short; ours fit its `templateId` limit of 32 characters. */
@@ -52,6 +56,10 @@ async function checkAgainstAccount(deps: Deps, accountId: string, config: handof
         );
       }
       checkSmsComponent(channel, index);
+    }
+    if (channel.type === 'inapp') {
+      const apps = await loadInAppApps(deps, accountId);
+      checkInAppChannel(channel, index, apps, imageHostsOf(deps.config?.INAPP_IMAGE_HOSTS));
     }
   }
   await checkWhatsAppChannel(deps, state, config);

@@ -1,4 +1,5 @@
 import type { Channel } from '../domain/account-settings.ts';
+import type { PushContent } from '../domain/inapp-message.ts';
 import type { SendFailure } from '../domain/message.ts';
 import type { TemplateContent } from '../domain/template-content.ts';
 
@@ -28,6 +29,8 @@ export interface OutboundMessage {
   contentVariables?: Record<string, string>;
   /** Where the provider reports this message's status changes. */
   statusCallback?: string;
+  /** In-App (F6): the push's content and provider; `to` is then the device id. */
+  push?: PushContent;
 }
 
 /** A provider's status report for one message, as the status webhook receives it. */

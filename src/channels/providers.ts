@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { PersonalData } from '../infra/personal-data.ts';
+import { inAppChannel } from './inapp.ts';
 import type { ChannelProviders, WhatsAppTemplates } from './port.ts';
 import { TwilioSandbox } from './sandbox/rest.ts';
 import { type SandboxCredentials, sandboxCredentials } from './sandbox/store.ts';
@@ -54,14 +55,17 @@ export function createChannels(deps: {
   const { config } = deps;
   const baseUrl = callbackBaseUrl(config, deps.ownBaseUrl);
   const timeoutMs = config.TWILIO_TIMEOUT_MS;
+  const personalData = new PersonalData(deps.db);
+  const inapp = inAppChannel({ db: deps.db, personalData, config, baseUrl });
   const channels = (client: () => Promise<ReturnType<typeof createTwilioClient>>) => ({
     providers: {
       sms: twilioSmsChannel(client, { observe: deps.observe }),
       whatsapp: twilioWhatsAppChannel(client, { observe: deps.observe }),
+      inapp,
     },
     whatsappTemplates: twilioWhatsAppTemplates(client, { observe: deps.observe }),
     lineTypes: twilioLineTypes(client),
-    personalData: new PersonalData(deps.db),
+    personalData,
     baseUrl,
   });
   if (config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN) {

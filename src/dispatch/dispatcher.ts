@@ -2,6 +2,7 @@ import { timezones } from 'libphonenumber-geo-carrier';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { recordCarrierOptOut } from '../app/consumers.ts';
 import { foldStream, handleCommand } from '../app/handler.ts';
+import { inAppAppsFor, removeGoneDevice } from '../app/inapp-dispatch.ts';
 import { isLandline } from '../app/line-types.ts';
 import { type ChannelProviders, ChannelSendError, type SendFailure } from '../channels/port.ts';
 import type { Channels } from '../channels/providers.ts';
@@ -279,6 +280,7 @@ export class Dispatcher {
           ACTOR,
         );
       }
+      if (send.push) await removeGoneDevice(this.deps, send.push, error.failure, ACTOR);
       return after?.status === 'retrying' ? 'retry' : 'failed';
     }
   }
@@ -314,7 +316,7 @@ export class Dispatcher {
       : null;
     const lineTypeCheck = accountState.settings.lineTypeCheck;
     const landline =
-      recipient !== null &&
+      recipient?.phone !== undefined &&
       needsDailyAllowance(state) &&
       (await isLandline(
         { db: this.deps.db, log: this.deps.log, lineTypes: this.deps.lineTypes },
@@ -329,13 +331,14 @@ export class Dispatcher {
       consumer: consumerState,
       openConversation,
       recipient,
-      zones: recipient ? await this.zonesOf(recipient.phone) : null,
+      zones: recipient?.phone ? await this.zonesOf(recipient.phone) : null,
       now,
       withinDailyCap: allowanceHeld,
       dailyCap: this.dailyCap,
       landline,
       allowanceHeld,
       ...(queued.channel === 'whatsapp' ? { template: await this.templateOf(accountId, campaignState) } : {}),
+      inAppApps: await inAppAppsFor(this.deps.store, accountId, queued.channel),
     };
   }
 

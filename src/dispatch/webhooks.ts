@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -23,14 +22,10 @@ const WEBHOOK_STATUS: Record<string, string> = {
   MessageResponded: 'RESPONDED',
 };
 
-export const SIGNATURE_HEADER = 'x-outbound-signature';
-export const EVENT_ID_HEADER = 'x-outbound-event-id';
+import { SIGNATURE_HEADER, signPayload } from '../infra/signature.ts';
 
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as a receiver recomputes it with the shared secret. */
-export function signPayload(secret: string, body: string, timestamp: number): string {
-  const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  return `t=${timestamp},v1=${digest}`;
-}
+export { SIGNATURE_HEADER, signPayload };
+export const EVENT_ID_HEADER = 'x-outbound-event-id';
 
 function payloadOf(event: RecordedEvent) {
   const data = event.data as {

@@ -76,6 +76,7 @@ export const API_SCOPES = [
   'gdpr:write',
   'gdpr:read',
   'templates:read',
+  'inapp:write',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

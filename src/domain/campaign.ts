@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { weeklyWindowSchema } from './account-settings.ts';
+import { channelSchema, weeklyWindowSchema } from './account-settings.ts';
 import { assertNever, DomainError, type EventsOf } from './decider.ts';
+import { inAppContentSchema } from './inapp-message.ts';
 import { whatsappRouteSchema } from './whatsapp.ts';
 
 /**
@@ -38,7 +39,8 @@ export const CampaignEvents = {
     accountId: z.string(),
     campaignId: z.string(),
     name: z.string(),
-    channel: z.enum(['sms', 'whatsapp']),
+    channel: channelSchema,
+    /** In-App: the app's id (the app is the sender). */
     senderId: z.string(),
     senderAddress: z.string(),
     skillId: z.string().nullable(),
@@ -53,6 +55,8 @@ export const CampaignEvents = {
     window: weeklyWindowSchema.optional(),
     /** A WhatsApp campaign's template (and on the prioritized channel, its SMS fallback). */
     whatsapp: whatsappRouteSchema.optional(),
+    /** In-App (F6): the notification's title, image and destination; `text` is the message. */
+    inapp: inAppContentSchema.optional(),
   }),
   RecipientsAdded: z.object({
     accountId: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { assertNever, DomainError, type EventsOf } from './decider.ts';
+import { type Devices, evolveDevices, InAppDeviceEvents } from './inapp.ts';
 
 /**
  * A consumer of one account (`consumer-{accountId}.{ref}`): opt-outs (F12) apply to every sender of the account,
@@ -43,6 +44,8 @@ export const ConsumerEvents = {
   /** The consumer's one open conversation (F18): the router's lock, and the dispatcher's open-conversation rule. */
   ConsumerConversationLinked: z.object({ ...base, conversationId: z.string() }),
   ConsumerConversationUnlinked: z.object({ ...base, conversationId: z.string() }),
+  /** F6: the brand's app on the consumer's phone (src/domain/inapp.ts). */
+  ...InAppDeviceEvents,
 };
 export type ConsumerEvent = EventsOf<typeof ConsumerEvents>;
 
@@ -89,6 +92,8 @@ export interface Consumer {
   erased: boolean;
   /** The open conversation, if any; at most one at a time per consumer and account. */
   openConversationId: string | null;
+  /** Registered in-app devices (F6), by device id. */
+  devices: Devices;
 }
 
 export const initialState = (): Consumer => ({
@@ -96,6 +101,7 @@ export const initialState = (): Consumer => ({
   optedOut: false,
   erased: false,
   openConversationId: null,
+  devices: {},
 });
 
 export const decide = (command: ConsumerCommand, state: Consumer): ConsumerEvent[] => {
@@ -154,13 +160,17 @@ export const evolve = (state: Consumer, event: ConsumerEvent): Consumer => {
       return { ...state, exists: true, erased: false, optedOut: false };
     case 'ConsumerErased':
       // An opt-out outlives the erasure (it holds no personal data): an erased number that said STOP stays out.
-      return { ...state, erased: true, openConversationId: null };
+      return { ...state, erased: true, openConversationId: null, devices: {} };
     case 'ConsumerDataExported':
       return state;
     case 'ConsumerConversationLinked':
       return { ...state, exists: true, erased: false, openConversationId: event.data.conversationId };
     case 'ConsumerConversationUnlinked':
       return { ...state, openConversationId: null };
+    case 'InAppDeviceRegistered':
+      return { ...state, exists: true, erased: false, devices: evolveDevices(state.devices, event) };
+    case 'InAppDeviceRemoved':
+      return { ...state, devices: evolveDevices(state.devices, event) };
     default:
       return assertNever(event);
   }

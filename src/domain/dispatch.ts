@@ -3,6 +3,9 @@ import { type Channel, DEFAULT_ACCOUNT_SEND_RATE } from './account-settings.ts';
 import type { Campaign } from './campaign.ts';
 import type { Consumer } from './consumer.ts';
 import type { Conversation } from './conversation.ts';
+import type { InAppApps } from './inapp.ts';
+import { decideInAppDispatch } from './inapp-dispatch.ts';
+import type { PushContent } from './inapp-message.ts';
 import { type Message, type SkipReason, waiting } from './message.ts';
 import { DEFAULT_SMS_WINDOW, nextOpening } from './receiving-window.ts';
 import { renderSms, withOptOut } from './sms.ts';
@@ -17,8 +20,10 @@ import { decideWhatsAppStart } from './whatsapp-dispatch.ts';
 export const DAILY_CAP = 100_000;
 
 export interface Recipient {
-  phone: string;
+  /** The number (SMS, WhatsApp); absent for In-App, whose recipient is the brand's consumer id. */
+  phone?: string;
   variables: Record<string, string>;
+  consumerId?: string;
 }
 
 export interface DispatchFacts {
@@ -45,6 +50,8 @@ export interface DispatchFacts {
   landline: boolean;
   /** WhatsApp: the campaign's template as its stream says now (null: gone); absent for other channels. */
   template?: Template | null;
+  /** In-App (F6): the account's apps; absent for the other channels. */
+  inAppApps?: InAppApps | null;
 }
 
 export interface Send {
@@ -59,6 +66,8 @@ export interface Send {
   /** WhatsApp: the approved template and its values, sent instead of `body`. */
   contentSid?: string;
   contentVariables?: Record<string, string>;
+  /** In-App: the push's content and provider. */
+  push?: PushContent;
 }
 
 export type DispatchDecision =
@@ -96,7 +105,13 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
         message: 'The consumer was erased while a send’s outcome was unknown; it is not looked for or sent again.',
       };
     }
-    return { kind: 'reconcile', channel: queued.channel, from, to: facts.recipient.phone, since: startedAt(message) };
+    return {
+      kind: 'reconcile',
+      channel: queued.channel,
+      from,
+      to: facts.recipient.phone ?? '',
+      since: startedAt(message),
+    };
   }
   if (!waiting(message.status)) return { kind: 'wait', until: null, why: 'done' };
   if (message.notBefore && new Date(message.notBefore) > now) {
@@ -115,6 +130,7 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
   if (facts.openConversation && facts.openConversation.status !== 'closed') {
     return { kind: 'skip', reason: 'open-conversation' };
   }
+  if (queued.channel === 'inapp') return decideInAppDispatch(facts, facts.inAppApps ?? null);
   if (facts.landline) return { kind: 'skip', reason: 'landline' };
   if (!sender) {
     return { kind: 'fail', code: 'SENDER_REMOVED', message: 'The campaign sender was removed from the account.' };
@@ -142,7 +158,7 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
     channel: queued.channel,
     senderId: queued.senderId,
     from,
-    to: facts.recipient.phone,
+    to: facts.recipient.phone ?? '',
     body: withOptOut(rendered.ok ? rendered.text : sms.text, sms.optOutText),
     senderRate: sender.rate,
     channelRate: account.settings.sendRates[queued.channel] ?? DEFAULT_ACCOUNT_SEND_RATE,

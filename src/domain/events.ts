@@ -4,6 +4,7 @@ import { CampaignEvents } from './campaign.ts';
 import { ConsumerEvents } from './consumer.ts';
 import { ConversationEvents } from './conversation.ts';
 import { HandoffEvents } from './handoff.ts';
+import { InAppAppEvents } from './inapp.ts';
 import { MessageEvents } from './message.ts';
 import { TemplateEvents } from './template.ts';
 
@@ -16,6 +17,7 @@ export const eventSchemas: Record<string, z.ZodType<Record<string, unknown>>> = 
   ...ConsumerEvents,
   ...ConversationEvents,
   ...TemplateEvents,
+  ...InAppAppEvents,
 };
 
 /** Validates an event's data against its schema; throws for an unknown type or bad data. */

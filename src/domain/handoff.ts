@@ -28,6 +28,10 @@ export const handoffChannelSchema = z.object({
   templateId: z.string().max(64).optional(),
   /** The prioritized channel: how long WhatsApp's delivery receipt is awaited before the SMS goes instead. */
   fallbackTimeoutSeconds: z.number().int().min(1).max(604_800).optional(),
+  /** In-App: the app (its bundle id, as registered in Settings), where tapping leads, and variables' defaults. */
+  appId: z.string().max(255).optional(),
+  linkUrl: z.string().max(2048).optional(),
+  defaultVariables: z.record(z.string().max(64), z.string().max(1550)).optional(),
   messageComponents: z.array(messageComponentSchema).max(10).default([]),
 });
 

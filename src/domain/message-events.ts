@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { channelSchema } from './account-settings.ts';
 import type { EventsOf } from './decider.ts';
 
 /** The message stream's events, skip reasons, statuses and the one failure type (the decider is in message.ts). */
@@ -11,6 +12,8 @@ export const SKIP_REASONS = [
   'daily-cap',
   'bot-users-missing',
   'erased',
+  /** In-App: the consumer has no device registered for the campaign's app (never logged in, or logged out). */
+  'no-device',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -20,7 +23,7 @@ export const MessageEvents = {
   MessageQueued: z.object({
     ...ids,
     consumerRef: z.string(),
-    channel: z.enum(['sms', 'whatsapp']),
+    channel: channelSchema,
     senderId: z.string(),
     sealed: z.string(),
     /** WhatsApp: the approved template sent (its variables are in `sealed`). */

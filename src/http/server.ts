@@ -10,6 +10,7 @@ import { sandboxPage } from '../channels/sandbox/page.ts';
 import { ROLE_LABELS } from '../domain/account.ts';
 import { requestTrace } from './api/errors.ts';
 import { apiRoutes } from './api/index.ts';
+import { lenientCampaignJson } from './api/lenient-json.ts';
 import { livepersonErrorHandler } from './api/liveperson/errors.ts';
 import { LIVEPERSON_PATHS } from './api/liveperson/index.ts';
 import { errorHandler, notFound } from './errors.ts';
@@ -22,6 +23,10 @@ import { campaignWebRoutes } from './web/campaigns.ts';
 import { eventHistoryRoutes } from './web/events.ts';
 import { gdprWebRoutes } from './web/gdpr.ts';
 import { handoffWebRoutes } from './web/handoffs.ts';
+import { inAppSandboxPageRoutes, inAppSandboxPushRoutes } from './web/inapp-sandbox.ts';
+import { inAppSettingsRoutes } from './web/inapp-settings.ts';
+import { inAppWindowRoutes } from './web/inapp-window.ts';
+import { inAppWizardRoutes, inAppWizardUploadParser } from './web/inapp-wizard.ts';
 import { inboxRoutes } from './web/inbox.ts';
 import { onboardingRoutes } from './web/onboarding.ts';
 import { loadSession, verifyCsrf } from './web/session.ts';
@@ -58,6 +63,7 @@ export function createHttpApp(app: AppContext): Express {
   // Before the body parsers, so that a body they refuse is answered with a trace id too.
   server.use(['/api', '/oauth', '/sentinel'], requestTrace);
   server.use(express.urlencoded({ extended: false, limit: '5mb' }));
+  server.use(lenientCampaignJson);
   server.use(express.json({ limit: '5mb' }));
   server.use(rejectUnsafeText);
   // The API authenticates with bearer tokens, never the session cookie, so it sits before sessions and CSRF.
@@ -66,6 +72,9 @@ export function createHttpApp(app: AppContext): Express {
     twilioWebhooks(app, { authToken: async () => (await app.channels.twilioCredentials()).authToken, ...app.channels }),
   );
   if (app.channels.sandbox) server.use('/sandbox', app.channels.sandbox.router());
+  // The in-app messaging window: its signed link is the consumer's only credential (no session, no CSRF token).
+  server.use(inAppWindowRoutes(app));
+  if (app.channels.sandbox) server.use(inAppSandboxPushRoutes(app));
   server.use(loadSession(app.db));
   server.use((req, res, next) => {
     res.locals.user = req.user ?? null;
@@ -76,6 +85,7 @@ export function createHttpApp(app: AppContext): Express {
   });
   // The wizard's Parse form is multipart; its CSRF field is read from that body before the check.
   server.use(wizardUploadParser());
+  server.use(inAppWizardUploadParser());
   server.use(verifyCsrf);
 
   server.get('/', (req, res) => res.redirect(req.user ? '/onboarding' : '/login'));
@@ -89,10 +99,13 @@ export function createHttpApp(app: AppContext): Express {
   server.use(inboxRoutes(app));
   server.use(analyticsRoutes(app));
   server.use(campaignWizardRoutes(app));
+  server.use(inAppWizardRoutes(app));
   server.use(campaignWebRoutes(app));
   server.use(settingsRoutes(app));
   server.use(webhookWebRoutes(app));
+  server.use(inAppSettingsRoutes(app));
   server.use(gdprWebRoutes(app));
+  if (app.channels.sandbox) server.use(inAppSandboxPageRoutes(app));
   if (app.channels.sandbox) server.use(sandboxPage({ db: app.db, credentials: app.channels.twilioCredentials }));
 
   server.use(notFound);

@@ -5,6 +5,7 @@ import { addUser, changeRole, removeUser } from '../../src/app/accounts.ts';
 import { createApiClient, revokeApiClient } from '../../src/app/api-clients.ts';
 import { cancelCampaign } from '../../src/app/campaigns.ts';
 import { createHandoff } from '../../src/app/handoffs.ts';
+import { registerDevice, registerInAppApp, removeDevice } from '../../src/app/inapp.ts';
 import { removeStatusWebhook, setStatusWebhook } from '../../src/app/status-webhooks.ts';
 import {
   deleteTemplate,
@@ -128,6 +129,35 @@ beforeAll(async () => {
   await revokeApiClient(app, { accountId: 'default', clientId: client.clientId }, SYSTEM);
   await removeUser(app, { accountId: 'default', userId: user.userId }, SYSTEM);
   await removeSender(app, { accountId: 'default', senderId }, SYSTEM);
+  // F6: devices registered, one removed again.
+  await registerInAppApp(
+    app,
+    {
+      accountId: 'default',
+      appId: 'com.example.app',
+      platform: 'ios',
+      provider: 'push-proxy',
+      proxyUrl: 'http://127.0.0.1:9/push',
+    },
+    SYSTEM,
+  );
+  const deviceDeps = { ...app, personalData: app.channels.personalData };
+  const registration = (pushToken: string) => ({ appId: 'com.example.app', platform: 'ios', pushToken });
+  await registerDevice(
+    deviceDeps,
+    { accountId: 'default', consumerId: 'kept', registration: registration('t1') },
+    SYSTEM,
+  );
+  const gone = await registerDevice(
+    deviceDeps,
+    { accountId: 'default', consumerId: 'gone', registration: registration('t2') },
+    SYSTEM,
+  );
+  await removeDevice(
+    deviceDeps,
+    { accountId: 'default', consumerRef: gone.consumerRef, deviceId: gone.deviceId, reason: 'logout' },
+    SYSTEM,
+  );
 
   for (let from = null as RecordedEvent['position'] | null; ; ) {
     const batch = await app.store.readAll(from, 500);

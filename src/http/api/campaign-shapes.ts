@@ -42,7 +42,8 @@ const consumerContentSchema = z.object({
 });
 const acceptedConsumerSchema = z.object({
   id: z.string(),
-  phoneNumber: z.string(),
+  /** Absent for In-App consumers, who are named by `consumerContent.inapp`. */
+  phoneNumber: z.string().optional(),
   /** Exactly as sent; absent for the legacy form (consumerCountryCode + consumerPhoneNumber). */
   consumerContent: consumerContentSchema.optional(),
 });

@@ -30,6 +30,7 @@ import {
   phoneFrom,
   windowFrom,
 } from './campaign-shapes.ts';
+import { createInAppCampaignFromApi, inAppChannelOf } from './campaigns-inapp.ts';
 import { sendApiError } from './errors.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
 import { createWhatsAppCampaignFromApi, handoffHasWhatsApp } from './whatsapp-campaign.ts';
@@ -90,6 +91,9 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
       const handoff = await loadHandoff(app, accountId, body.templateId);
       if (handoff && handoffHasWhatsApp(handoff)) {
         return createWhatsAppCampaignFromApi(app, req, res, { body, config: handoff, sendAt, window, now });
+      }
+      if (handoff && inAppChannelOf(handoff)) {
+        return createInAppCampaignFromApi(app, req, res, { body, config: handoff, sendAt, window, now });
       }
       const template = await smsTemplateOf(app, accountId, body.templateId);
 

@@ -9,6 +9,7 @@ import { requestTrace, sendApiError } from './errors.ts';
 import { gdprApiRoutes } from './gdpr.ts';
 import { handoffApiRoutes } from './handoffs.ts';
 import { idempotency } from './idempotency.ts';
+import { inAppApiRoutes } from './inapp.ts';
 import { missingFields } from './liveperson/errors.ts';
 import { livepersonGuards, livepersonRoutes } from './liveperson/index.ts';
 import { apiRateLimit } from './rate-limit.ts';
@@ -72,6 +73,7 @@ export function apiRoutes(app: AppContext): { router: Router; registry: ApiRegis
   webhookApiRoutes(app, account, registry, guards);
   gdprApiRoutes(app, account, registry, guards);
   templateApiRoutes(app, account, registry, guards);
+  inAppApiRoutes(app, account, registry, guards);
   router.use(API_PREFIX, account);
   registry.include(liveperson.registry);
 

@@ -120,6 +120,7 @@ export function inboxRoutes(app: AppContext): Router {
         phone: (await open(accountId, row.consumer_ref, row.sealed_phone, { phone: 'erased' })).phone,
         closeReason: row.close_reason,
         closedAt: row.closed_at,
+        channel: row.channel,
       },
       messages: await Promise.all(
         messages.map(async (message) => ({

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSkill } from '../../../src/app/account-settings.ts';
 import { createAccount } from '../../../src/app/accounts.ts';
+import { waitForProjection } from '../../../src/projections/wait.ts';
 import { SYSTEM } from '../../dispatch/support.ts';
 import {
   expiredToken,
@@ -225,6 +226,11 @@ describe('the campaign API’s documented examples', () => {
   });
 
   it('refuses a request missing a field with "Fields missing in request: <field>", writing nothing', async () => {
+    // Earlier tests' campaigns are queued by the expander after their answer: wait for it, so what follows is ours.
+    const earlier = await brand.running.app.store.headPosition();
+    expect(
+      await waitForProjection(brand.running.app.db, 'reactor:campaign-expander', earlier!, { timeoutMs: 20_000 }),
+    ).toBe(true);
     const before = await brand.running.app.store.headPosition();
     const full = campaign(oneVariable, [{ consumerContent: { sms: lpPhone(30) }, variables: { 1: 'x' } }]);
     for (const field of ['campaignName', 'skill', 'templateId', 'consent', 'consumers'] as const) {
