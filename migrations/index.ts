@@ -17,6 +17,7 @@ import webhookSubscribers from './20261201_0016_webhook_subscribers.ts';
 import messageOutcomes from './20261201_0017_message_outcomes.ts';
 import gdpr from './20261201_0018_gdpr.ts';
 import wizardRecipients from './20261201_0019_wizard_recipients.ts';
+import retention from './20261201_0050_retention.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -40,4 +41,5 @@ export const migrations: Migration[] = [
   messageOutcomes,
   gdpr,
   wizardRecipients,
+  retention,
 ];

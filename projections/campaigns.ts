@@ -16,6 +16,7 @@ export const campaignsProjection: Projection = {
     'CampaignCompleted',
     'CampaignCancelled',
     'CampaignFailed',
+    'CampaignPersonalDataShredded',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     for (const recorded of events) {
@@ -67,6 +68,9 @@ export const campaignsProjection: Projection = {
           break;
         case 'CampaignFailed':
           await update({ status: 'failed', finished_at: recorded.createdAt, status_reason: event.data.reason });
+          break;
+        case 'CampaignPersonalDataShredded':
+          await update({ personal_data_shredded_at: event.data.shreddedAt });
           break;
       }
     }

@@ -169,3 +169,17 @@ export function setLineTypeCheck(
     context,
   );
 }
+
+/** F14: finished campaigns' message texts and variables are shredded this many days after they end (null: kept). */
+export function setRetentionPeriod(
+  deps: Deps,
+  input: { accountId: string; days: number | null },
+  context: CommandContext,
+) {
+  return run(
+    deps,
+    input.accountId,
+    { type: 'SetRetentionPeriod', accountId: input.accountId, days: input.days },
+    context,
+  );
+}

@@ -16,7 +16,7 @@ import {
 import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import { type PersonalData, seal } from '../infra/personal-data.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand } from './handler.ts';
 
 export interface CampaignDeps {
@@ -184,8 +184,10 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
     )
   ).position;
 
-  const keys = await deps.personalData.ensureKeys(
+  // Sealed as the campaign's copy: shredded with the campaign at the end of the retention period (F14).
+  const sealFor = await deps.personalData.campaignSealer(
     input.accountId,
+    campaignId,
     valid.map((recipient) => recipient.ref),
   );
   if (valid.length > 0) {
@@ -200,7 +202,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
         rows: valid.map((recipient) => recipient.index),
         recipients: valid.map((recipient) => ({
           consumerRef: recipient.ref,
-          sealed: seal(keys.get(recipient.ref)!, { phone: recipient.phone, variables: recipient.variables }),
+          sealed: sealFor(recipient.ref, { phone: recipient.phone, variables: recipient.variables }),
           ...(recipient.segments > 1 ? { segments: recipient.segments } : {}),
         })),
       },

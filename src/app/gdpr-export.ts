@@ -49,7 +49,7 @@ export async function exportConsumer(
   }
   const open = async (sealed: unknown): Promise<unknown> => {
     // Empty or "erased": a read model already redacted it.
-    if (typeof sealed !== 'string' || !sealed.startsWith('v1.')) return ERASED;
+    if (typeof sealed !== 'string' || !/^v[12]\./.test(sealed)) return ERASED;
     try {
       return await deps.personalData.openFor(accountId, ref, sealed);
     } catch (error) {

@@ -1,7 +1,9 @@
 import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
+import { shredExpiredCampaigns } from '../app/retention.ts';
 import type { Channels } from '../channels/providers.ts';
+import { createMessageRedactor } from '../channels/twilio-redaction.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { CronScheduler } from './cron.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -66,6 +68,17 @@ export async function startWorker(
       schedule: '*/5 * * * * *',
       run: async () => {
         await startDueCampaigns(app, options.now?.() ?? new Date());
+      },
+    },
+    {
+      name: 'shred-expired-campaigns',
+      schedule: '17 */10 * * * *',
+      run: async () => {
+        const redactor = createMessageRedactor(app.config, channels);
+        await shredExpiredCampaigns(
+          { ...app, personalData: channels.personalData, redactor },
+          options.now?.() ?? new Date(),
+        );
       },
     },
   ]);

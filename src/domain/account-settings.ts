@@ -60,10 +60,13 @@ export const AccountSettingsEvents = {
   ConversationIdleTimeoutSet: z.object({ accountId: z.string(), minutes: z.number().int() }),
   /** B4: Twilio Lookup's line type before the first send to a number (landlines skipped), cached this many days. */
   LineTypeCheckSet: z.object({ accountId: z.string(), enabled: z.boolean(), cacheDays: z.number().int() }),
+  /** F14: finished campaigns' message texts and variables are shredded this many days after they end (null: kept). */
+  RetentionPeriodSet: z.object({ accountId: z.string(), days: z.number().int().nullable() }),
 };
 
 export const DEFAULT_CONVERSATION_IDLE_MINUTES = 24 * 60;
 export const DEFAULT_LINE_TYPE_CACHE_DAYS = 30;
+export const MAX_RETENTION_DAYS = 3650;
 
 export const API_SCOPES = [
   'campaigns:write',
@@ -95,6 +98,7 @@ export interface AccountSettings {
   statusWebhookUrl: string | null;
   conversationIdleMinutes: number;
   lineTypeCheck: { enabled: boolean; cacheDays: number };
+  retentionDays: number | null;
 }
 
 /** A skill named by its id or its name, in any case (names are unique case-insensitively); undefined if none. */
@@ -115,6 +119,7 @@ export const initialSettings = (): AccountSettings => ({
   statusWebhookUrl: null,
   conversationIdleMinutes: DEFAULT_CONVERSATION_IDLE_MINUTES,
   lineTypeCheck: { enabled: false, cacheDays: DEFAULT_LINE_TYPE_CACHE_DAYS },
+  retentionDays: null,
 });
 
 export type AccountSettingsCommand =
@@ -139,7 +144,8 @@ export type AccountSettingsCommand =
   | { type: 'SetStatusWebhook'; accountId: string; url: string }
   | { type: 'RemoveStatusWebhook'; accountId: string }
   | { type: 'SetConversationIdleTimeout'; accountId: string; minutes: number }
-  | { type: 'SetLineTypeCheck'; accountId: string; enabled: boolean; cacheDays: number };
+  | { type: 'SetLineTypeCheck'; accountId: string; enabled: boolean; cacheDays: number }
+  | { type: 'SetRetentionPeriod'; accountId: string; days: number | null };
 
 export type SettingsEvent = {
   [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
@@ -282,6 +288,18 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       if (current.enabled === enabled && current.cacheDays === cacheDays) return [];
       return [{ type: 'LineTypeCheckSet', data: { accountId, enabled, cacheDays } }];
     }
+    case 'SetRetentionPeriod': {
+      const { days } = command;
+      if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)) {
+        throw new DomainError(
+          'INVALID_RETENTION',
+          `The retention period is a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or none.`,
+          'retentionDays',
+        );
+      }
+      if (settings.retentionDays === days) return [];
+      return [{ type: 'RetentionPeriodSet', data: { accountId, days } }];
+    }
   }
 }
 
@@ -337,5 +355,7 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
       return { ...settings, conversationIdleMinutes: event.data.minutes };
     case 'LineTypeCheckSet':
       return { ...settings, lineTypeCheck: { enabled: event.data.enabled, cacheDays: event.data.cacheDays } };
+    case 'RetentionPeriodSet':
+      return { ...settings, retentionDays: event.data.days };
   }
 }

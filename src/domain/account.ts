@@ -123,6 +123,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'RemoveStatusWebhook':
     case 'SetConversationIdleTimeout':
     case 'SetLineTypeCheck':
+    case 'SetRetentionPeriod':
       requireAccount(state);
       return decideSettings(command, state.settings);
     case 'CreateAccount': {
@@ -228,6 +229,7 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'StatusWebhookRemoved':
     case 'ConversationIdleTimeoutSet':
     case 'LineTypeCheckSet':
+    case 'RetentionPeriodSet':
       return { ...state, settings: evolveSettings(state.settings, event) };
     case 'AccountCreated':
       return {

@@ -78,6 +78,16 @@ export const CampaignEvents = {
     cancelledBy: z.string(),
   }),
   CampaignFailed: z.object({ accountId: z.string(), campaignId: z.string(), reason: z.string() }),
+  /**
+   * F14 retention: the campaign's key is gone, so its recipients' numbers, variables and message texts can no
+   * longer be opened anywhere; read models drop their copies. Counts and statuses stay.
+   */
+  CampaignPersonalDataShredded: z.object({
+    accountId: z.string(),
+    campaignId: z.string(),
+    shreddedAt: z.string(),
+    retentionDays: z.number().int(),
+  }),
 };
 export type CampaignEvent = EventsOf<typeof CampaignEvents>;
 export type CampaignDrafted = z.infer<typeof CampaignEvents.CampaignDrafted>;
@@ -95,7 +105,8 @@ export type CampaignCommand =
   | { type: 'Start'; accountId: string; campaignId: string; now: string }
   | { type: 'Complete'; accountId: string; campaignId: string; now: string }
   | { type: 'Cancel'; accountId: string; campaignId: string; reason: string; cancelledBy: string }
-  | { type: 'Fail'; accountId: string; campaignId: string; reason: string };
+  | { type: 'Fail'; accountId: string; campaignId: string; reason: string }
+  | { type: 'ShredPersonalData'; accountId: string; campaignId: string; now: string; retentionDays: number };
 
 export interface Campaign {
   status: CampaignStatus;
@@ -105,6 +116,7 @@ export interface Campaign {
   consumerRefs: Set<string>;
   batches: number;
   sendAt: string | null;
+  personalDataShredded: boolean;
 }
 
 export const initialState = (): Campaign => ({
@@ -115,6 +127,7 @@ export const initialState = (): Campaign => ({
   consumerRefs: new Set(),
   batches: 0,
   sendAt: null,
+  personalDataShredded: false,
 });
 
 export const messageIdFor = (campaignId: string, seq: number) => `${campaignId}.${seq}`;
@@ -215,6 +228,16 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
       if (state.status === 'failed') return [];
       if (state.status === 'completed' || state.status === 'cancelled') illegal('CAMPAIGN_FINISHED', state, 'fail');
       return [{ type: 'CampaignFailed', data: { accountId, campaignId, reason: command.reason } }];
+    case 'ShredPersonalData':
+      requireCampaign(state, accountId);
+      if (!isTerminal(state.status)) illegal('CAMPAIGN_NOT_FINISHED', state, 'have its personal data shredded');
+      if (state.personalDataShredded) return [];
+      return [
+        {
+          type: 'CampaignPersonalDataShredded',
+          data: { accountId, campaignId, shreddedAt: command.now, retentionDays: command.retentionDays },
+        },
+      ];
     default:
       return assertNever(command);
   }
@@ -248,6 +271,8 @@ export const evolve = (state: Campaign, event: CampaignEvent): Campaign => {
       return { ...state, status: 'cancelled' };
     case 'CampaignFailed':
       return { ...state, status: 'failed' };
+    case 'CampaignPersonalDataShredded':
+      return { ...state, personalDataShredded: true };
     default:
       return assertNever(event);
   }

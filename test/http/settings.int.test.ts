@@ -100,6 +100,22 @@ describe('settings in the web tool', () => {
     expect((await settings()).conversationIdleMinutes).toBe(90);
   });
 
+  it('sets a retention period (none by default), refusing a bad one on its field, and removes it', async () => {
+    expect((await settings()).retentionDays).toBeNull();
+    expect((await manager.get('/settings')).html).toMatch(/name="retentionDays" value=""/);
+    const bad = await manager.post('/settings/retention', { retentionDays: 'a year' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('id="error-retention"');
+    expect(bad.html).toMatch(/name="retentionDays" value="a year"[^>]*aria-invalid=true/);
+    expect((await manager.post('/settings/retention', { retentionDays: '0' })).status).toBe(400);
+    expect((await settings()).retentionDays).toBeNull();
+    expect((await manager.post('/settings/retention', { retentionDays: '90' })).status).toBe(303);
+    expect((await settings()).retentionDays).toBe(90);
+    expect((await manager.get('/settings')).html).toMatch(/name="retentionDays" value="90"/);
+    expect((await manager.post('/settings/retention', { retentionDays: '' })).status).toBe(303);
+    expect((await settings()).retentionDays).toBeNull();
+  });
+
   it('lets only an admin create an API client, shows its secret once, and revokes it', async () => {
     const refused = await manager.post('/settings/api-clients', { name: 'CRM', 'scope.campaigns:read': 'on' });
     expect(refused.status).toBe(403);
