@@ -18,6 +18,7 @@ import messageOutcomes from './20261201_0017_message_outcomes.ts';
 import gdpr from './20261201_0018_gdpr.ts';
 import wizardRecipients from './20261201_0019_wizard_recipients.ts';
 import retention from './20261201_0050_retention.ts';
+import consentStatements from './20261201_0051_consent_statements.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -42,4 +43,5 @@ export const migrations: Migration[] = [
   gdpr,
   wizardRecipients,
   retention,
+  consentStatements,
 ];

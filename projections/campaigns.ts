@@ -36,6 +36,7 @@ export const campaignsProjection: Projection = {
               status: 'draft',
               source: event.data.source,
               handoff_id: event.data.handoffId,
+              consent_statement: event.data.consentStatement ?? null,
               created_by: recorded.metadata.actor,
               created_at: recorded.createdAt,
             })

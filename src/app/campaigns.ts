@@ -42,6 +42,8 @@ export interface NewSmsCampaign {
   source: 'web' | 'api';
   handoffId?: string | null;
   consent: boolean;
+  /** What the sender states about the recipients' consent (F14); the source's default when absent or blank. */
+  consentStatement?: string;
   recipients: RecipientInput[];
   /** Publish at once (or at `sendAt`); otherwise it stays a draft. */
   publish: boolean;
@@ -64,6 +66,12 @@ export interface RecipientOutcome {
 }
 
 const DEFAULT_LOOKBACK_HOURS = 30 * 24;
+
+/** What a campaign's consent says when its sender gave no statement of their own (LivePerson's `consent: true`). */
+export const DEFAULT_CONSENT_STATEMENT = {
+  api: 'The API client confirmed (consent: true) that every recipient agreed to receive these messages.',
+  web: 'These consumers agreed to receive messages from us.',
+} as const;
 
 /**
  * The recipients this account may still send today on SMS (F15): the cap less what was sent and what still
@@ -178,6 +186,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
         source: input.source,
         handoffId: input.handoffId ?? null,
         consent: input.consent,
+        consentStatement: input.consentStatement?.trim() || DEFAULT_CONSENT_STATEMENT[input.source],
         ...(input.window ? { window: input.window } : {}),
       },
       context,

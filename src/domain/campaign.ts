@@ -10,6 +10,7 @@ import { assertNever, DomainError, type EventsOf } from './decider.ts';
 
 export const campaignStream = (campaignId: string) => `campaign-${campaignId}`;
 export const RECIPIENTS_PER_EVENT = 1000;
+export const MAX_CONSENT_STATEMENT = 1000;
 
 export const CAMPAIGN_STATUSES = [
   'draft',
@@ -48,6 +49,11 @@ export const CampaignEvents = {
     source: z.enum(['web', 'api']),
     handoffId: z.string().nullable(),
     consent: z.boolean(),
+    /**
+     * F14: what the sender states about the recipients' consent, as recorded (the actor and time are the event's).
+     * Absent on campaigns drafted before statements were recorded.
+     */
+    consentStatement: z.string().optional(),
     /** The campaign's own receiving window (the API's schedulingWindows); the account's when absent. */
     window: weeklyWindowSchema.optional(),
   }),
@@ -151,6 +157,16 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
     case 'DraftCampaign': {
       if (state.status !== 'none') throw new DomainError('CAMPAIGN_EXISTS', 'That campaign id is taken.');
       if (!command.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 'consent');
+      if (command.consentStatement !== undefined) {
+        const statement = command.consentStatement.trim();
+        if (!statement || statement.length > MAX_CONSENT_STATEMENT) {
+          throw new DomainError(
+            'INVALID_FIELD',
+            `consentStatement must be 1 to ${MAX_CONSENT_STATEMENT} characters.`,
+            'consentStatement',
+          );
+        }
+      }
       const { type: _type, ...data } = command;
       return [{ type: 'CampaignDrafted', data }];
     }

@@ -30,6 +30,8 @@ export const createCampaignBody = z.object({
     .transform(String)
     .optional(),
   consent: z.boolean(),
+  /** Beyond LivePerson (F14): how the recipients consented, recorded with the campaign. */
+  consentStatement: z.string().trim().min(1).max(1000).optional(),
   consumers: z.array(z.unknown()).min(1).max(MAX_CONSUMERS_PER_REQUEST),
   sendAt: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional(),
   schedulingWindows: z.array(schedulingWindowSchema).min(1).max(7).optional(),

@@ -136,6 +136,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
           source: 'api',
           handoffId: body.templateId,
           consent: body.consent,
+          consentStatement: body.consentStatement,
           recipients: usable.map(
             ({ consumer }): RecipientInput => ({
               phone: consumer.phone,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import multer from 'multer';
 import { loadAccount } from '../../app/accounts.ts';
-import { createSmsCampaign } from '../../app/campaigns.ts';
+import { createSmsCampaign, DEFAULT_CONSENT_STATEMENT } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
 import { binaryKindOf, ENCODING_LABELS } from '../../app/csv-file.ts';
 import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
@@ -117,6 +117,8 @@ export function campaignWizardRoutes(app: AppContext): Router {
         when: field(req, 'when') || 'now',
         sendAt: field(req, 'sendAt'),
         consent: field(req, 'consent') === 'on',
+        consentStatement:
+          req.body?.consentStatement === undefined ? DEFAULT_CONSENT_STATEMENT.web : field(req, 'consentStatement'),
       },
       counter: messageLength(text, optOut),
       error,
@@ -271,6 +273,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
           optOutText: optOut,
           source: 'web',
           consent: field(req, 'consent') === 'on',
+          consentStatement: field(req, 'consentStatement'),
           recipients: parsed.recipients,
           publish: true,
           sendAt,
