@@ -6,6 +6,7 @@ import { createSmsCampaign, DEFAULT_CONSENT_STATEMENT } from '../../app/campaign
 import type { AppContext } from '../../app/context.ts';
 import { binaryKindOf, ENCODING_LABELS } from '../../app/csv-file.ts';
 import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
+import { flagCachedLandlines } from '../../app/line-types.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { callingCode, countryName } from '../../domain/phone-input.ts';
 import {
@@ -191,6 +192,10 @@ export function campaignWizardRoutes(app: AppContext): Router {
       if (error instanceof CsvFileError) return refused(422, error.message);
       throw error;
     }
+    result = await flagCachedLandlines(
+      { db: app.db, personalData: app.channels.personalData },
+      { accountId: req.user!.accountId, settings: account.settings.lineTypeCheck, preview: result },
+    );
     const { valid, ...shown } = result;
     const stored: StoredPreview = { ...shown, accepted: valid.length, fileName: req.file?.originalname || null };
     const uploadId = valid.length > 0 ? randomUUID() : null;
