@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import multer from 'multer';
 import { loadAccount } from '../../app/accounts.ts';
-import { createSmsCampaign, DEFAULT_CONSENT_STATEMENT } from '../../app/campaigns.ts';
+import { DEFAULT_CONSENT_STATEMENT, requestSmsCampaign } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
 import { binaryKindOf, ENCODING_LABELS } from '../../app/csv-file.ts';
 import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
@@ -268,7 +268,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
           throw new DomainError('INVALID_FIELD', 'Choose a time in the future to schedule the campaign.', 'sendAt');
         }
       }
-      const created = await createSmsCampaign(
+      const created = await requestSmsCampaign(
         { ...app, personalData: app.channels.personalData },
         {
           accountId,
