@@ -60,7 +60,7 @@ async function reply(from: string, body: string, to = SENDER) {
 
 /** The consumer's conversations, newest first, once the read model has them. */
 async function conversationsOf(count: number) {
-  for (let tries = 0; tries < 200; tries++) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     const head = await running.app.store.headPosition();
     if (head) await waitForProjection(running.app.db, 'conversations', head, { timeoutMs: 5000 });
     const rows = await running.app.db('conversations').where({ account_id: 'default' }).orderBy('opened_at', 'desc');
@@ -188,7 +188,7 @@ describe('conversations through the sandbox', () => {
 
     // STOP closes the conversation: nobody answers into an opt-out.
     await reply(stranger, 'STOP');
-    for (let tries = 0; tries < 100; tries++) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const row = await running.app.db('conversations').where({ conversation_id: plain!.conversation_id }).first();
       if (row.status === 'closed') {
         expect(row.close_reason).toBe('consumer-opted-out');
