@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/infra/logger.ts';
 import { replayProjection } from '../../src/projections/replay.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { messageCounts, phone, readyAccount, SYSTEM, waitForCampaign } from '../dispatch/support.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { committedHead, startTestApp, type TestApp } from '../support/app.ts';
 import * as scan from '../support/sealed.ts';
 import { findings } from '../support/sealed.ts';
 
@@ -74,7 +74,7 @@ function reply(from: string, body: string) {
 }
 
 async function caughtUp() {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   const names = projections.map((projection) => projection.name);
   expect(await waitForProjection(running.app.db, names, head!, { timeoutMs: 20_000 })).toBe(true);
 }
@@ -268,7 +268,7 @@ describe('erasure while the campaign is mid-send', () => {
 describe('erasure of an unknown number', () => {
   it('answers an erasure id that becomes done, and changes nothing', async () => {
     await caughtUp();
-    const head = await running.app.store.headPosition();
+    const head = await committedHead(running.app.db);
     const ref = await running.app.channels.personalData.consumerRef('default', phone(9999));
     const keys = await running.app.db('consumer_keys').count({ n: '*' }).first();
     const { erasureId } = await requestErasure(gdprDeps(running.app), 'default', { phone: phone(9999) }, SYSTEM);

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/infra/logger.ts';
 import { replayProjection } from '../../src/projections/replay.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { messageCounts, phone, readyAccount, SYSTEM, waitForCampaign } from '../dispatch/support.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { committedHead, startTestApp, type TestApp } from '../support/app.ts';
 import { decryptAll, everyEvent, everyTable, findings } from '../support/sealed.ts';
 
 /**
@@ -61,7 +61,7 @@ function campaign(recipients: { phone: string; variables: Record<string, string>
 }
 
 async function caughtUp() {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   const names = projections.map((projection) => projection.name);
   expect(await waitForProjection(running.app.db, names, head!, { timeoutMs: 20_000 })).toBe(true);
 }

@@ -5,7 +5,7 @@ import { projections } from '../../projections/index.ts';
 import { addUser } from '../../src/app/accounts.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { phone, readyAccount, SYSTEM, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
-import { committedEvents, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { committedEvents, committedHead, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 import { launchChromium } from '../support/chromium.ts';
 
@@ -21,7 +21,7 @@ const digits = consumer.slice(1);
 let campaignId: string;
 
 async function caughtUp() {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   await waitForProjection(
     running.app.db,
     projections.map((projection) => projection.name),
