@@ -157,7 +157,6 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       const rendered = renderSms(latest.draft.text, recipient.variables);
       const text = withOptOut(rendered.ok ? rendered.text : latest.draft.text, latest.draft.optOutText);
       firstMessage = {
-        // The campaign's message: shredded with the campaign's other copies at the end of the retention period.
         sealed: await deps.personalData.sealFor(accountId, consumerRef, { text }, latest.campaignId),
         sentAt: latest.sentAt.toISOString(),
         campaignName: latest.draft.name,
