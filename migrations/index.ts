@@ -21,6 +21,8 @@ import whatsappTemplates from './20261201_0020_whatsapp_templates.ts';
 import inapp from './20261201_0030_inapp.ts';
 import sandboxInApp from './20261201_0031_sandbox_inapp.ts';
 import sendPacing from './20261201_0040_send_pacing.ts';
+import retention from './20261201_0050_retention.ts';
+import consentStatements from './20261201_0051_consent_statements.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -48,4 +50,6 @@ export const migrations: Migration[] = [
   sendPacing,
   inapp,
   sandboxInApp,
+  retention,
+  consentStatements,
 ];

@@ -42,6 +42,7 @@ export const auditEventsProjection: Projection = {
     // After the batch's inserts, so an erasure also reaches its consumer's events earlier in the same batch.
     for (const event of events) {
       if (event.type === 'ConsumerErased') await redactConsumer(trx, table('audit_events'), event);
+      if (event.type === 'CampaignPersonalDataShredded') await redactCampaign(trx, table('audit_events'), event);
     }
   },
 };
@@ -75,5 +76,32 @@ async function redactConsumer(trx: Knex.Transaction, audit: string, erased: Reco
        and (commit_position, prepare_position) < (?::numeric, ?::numeric)
        and data->'recipients' @> ?::jsonb`,
     [audit, consumerRef, ERASED, accountId, ...before, JSON.stringify([{ consumerRef }])],
+  );
+}
+
+/**
+ * Retention (F14): the campaign's copies of its recipients' data read "erased" (their key is gone): every entry of
+ * its recipient batches, its messages' queued copies, and the first message of each conversation it opened.
+ */
+async function redactCampaign(trx: Knex.Transaction, audit: string, shredded: RecordedEvent): Promise<void> {
+  const accountId = String(shredded.data.accountId);
+  const campaignId = String(shredded.data.campaignId);
+  await trx.raw(
+    `update ?? set data = jsonb_set(data, '{recipients}', (
+       select coalesce(jsonb_agg(r || jsonb_build_object('sealed', ?::text) order by n), '[]'::jsonb)
+       from jsonb_array_elements(data->'recipients') with ordinality as x(r, n)))
+     where account_id = ? and type = 'RecipientsAdded' and data->>'campaignId' = ?`,
+    [audit, ERASED, accountId, campaignId],
+  );
+  await trx.raw(
+    `update ?? set data = data || jsonb_build_object('sealed', ?::text)
+     where account_id = ? and type = 'MessageQueued' and data->>'campaignId' = ?`,
+    [audit, ERASED, accountId, campaignId],
+  );
+  await trx.raw(
+    `update ?? set data = jsonb_set(data, '{firstMessage,sealed}', to_jsonb(?::text))
+     where account_id = ? and type = 'ConversationOpened' and data->>'campaignId' = ?
+       and jsonb_typeof(data->'firstMessage') = 'object'`,
+    [audit, ERASED, accountId, campaignId],
   );
 }

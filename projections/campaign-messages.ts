@@ -99,11 +99,17 @@ export const campaignMessagesProjection: Projection = {
     'MessageUndelivered',
     'MessageResponded',
     'MessageFellBack',
+    'CampaignPersonalDataShredded',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     const inserts: Record<string, unknown>[] = [];
     const patches = new Map<string, Patch>();
+    const shredded: { accountId: string; campaignId: string }[] = [];
     for (const recorded of events) {
+      if (recorded.type === 'CampaignPersonalDataShredded') {
+        shredded.push({ accountId: String(recorded.data.accountId), campaignId: String(recorded.data.campaignId) });
+        continue;
+      }
       const event = recorded as unknown as MessageEvent & RecordedEvent;
       const { accountId, campaignId, messageId } = event.data;
       if (event.type === 'MessageQueued') {
@@ -160,6 +166,12 @@ export const campaignMessagesProjection: Projection = {
          where m.account_id = p.account_id and m.message_id = p.message_id and m.revision < p.revision`,
         [table('campaign_messages'), JSON.stringify(rows.slice(start, start + 1000))],
       );
+    }
+    // Retention (F14): the campaign's copies of its recipients go; statuses, reasons and counts stay.
+    for (const { accountId, campaignId } of shredded) {
+      await trx(table('campaign_messages'))
+        .where({ account_id: accountId, campaign_id: campaignId })
+        .update({ sealed: null });
     }
   },
 };

@@ -16,6 +16,7 @@ export const campaignsProjection: Projection = {
     'CampaignCompleted',
     'CampaignCancelled',
     'CampaignFailed',
+    'CampaignPersonalDataShredded',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     for (const recorded of events) {
@@ -35,6 +36,7 @@ export const campaignsProjection: Projection = {
               status: 'draft',
               source: event.data.source,
               handoff_id: event.data.handoffId,
+              consent_statement: event.data.consentStatement ?? null,
               created_by: recorded.metadata.actor,
               created_at: recorded.createdAt,
             })
@@ -67,6 +69,9 @@ export const campaignsProjection: Projection = {
           break;
         case 'CampaignFailed':
           await update({ status: 'failed', finished_at: recorded.createdAt, status_reason: event.data.reason });
+          break;
+        case 'CampaignPersonalDataShredded':
+          await update({ personal_data_shredded_at: event.data.shreddedAt });
           break;
       }
     }

@@ -18,9 +18,22 @@ export const conversationsProjection: Projection = {
     'ConversationTransferred',
     'ConversationClosed',
     'ConsumerErased',
+    'CampaignPersonalDataShredded',
   ],
   async project(events: RecordedEvent[], { trx, table }) {
     for (const recorded of events) {
+      if (recorded.type === 'CampaignPersonalDataShredded') {
+        // Retention (F14): the campaign's message that opened a conversation goes; the replies stay.
+        const accountId = String(recorded.data.accountId);
+        const opened = trx(table('conversations'))
+          .where({ account_id: accountId, campaign_id: String(recorded.data.campaignId) })
+          .select('conversation_id');
+        await trx(table('conversation_messages'))
+          .where({ account_id: accountId, direction: 'proactive' })
+          .whereIn('conversation_id', opened)
+          .update({ sealed: '' });
+        continue;
+      }
       if (recorded.type === 'ConsumerErased') {
         const { accountId, consumerRef } = (recorded as unknown as Extract<ConsumerEvent, { type: 'ConsumerErased' }>)
           .data;

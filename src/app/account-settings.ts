@@ -181,3 +181,17 @@ export function setWhatsAppSettings(
   const command = { type: 'SetWhatsAppSettings' as const, accountId: input.accountId, mediaHosts };
   return run(deps, input.accountId, { ...command, fallbackOptOut: input.fallbackOptOut }, context);
 }
+
+/** F14: finished campaigns' message texts and variables are shredded this many days after they end (null: kept). */
+export function setRetentionPeriod(
+  deps: Deps,
+  input: { accountId: string; days: number | null },
+  context: CommandContext,
+) {
+  return run(
+    deps,
+    input.accountId,
+    { type: 'SetRetentionPeriod', accountId: input.accountId, days: input.days },
+    context,
+  );
+}

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import * as account from '../domain/account.ts';
-import type { WeeklyWindow } from '../domain/account-settings.ts';
+import { findSkill, type WeeklyWindow } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
 import { DAILY_CAP } from '../domain/dispatch.ts';
+import { lookbackHours } from '../domain/handoff.ts';
 import {
   DEFAULT_OPT_OUT_TEXT,
   normalizePhone,
+  placeholdersOf,
   renderSms,
   SMS_MAX_LENGTH,
   smsLength,
@@ -15,9 +17,10 @@ import {
 } from '../domain/sms.ts';
 import type { EventStore, GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
-import type { Logger } from '../infra/logger.ts';
-import { type PersonalData, seal } from '../infra/personal-data.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
+import { publishCampaign } from './campaign-lifecycle.ts';
 import { type CommandContext, foldStream, handleCommand } from './handler.ts';
+import { loadHandoff } from './handoffs.ts';
 
 export interface CampaignDeps {
   store: EventStore;
@@ -28,6 +31,8 @@ export interface CampaignDeps {
 export interface RecipientInput {
   phone: unknown;
   variables?: Record<string, unknown>;
+  /** Refused already by the caller's own reading (a LivePerson consumer entry's code): kept for its index. */
+  rejected?: string;
 }
 
 export interface NewSmsCampaign {
@@ -42,6 +47,8 @@ export interface NewSmsCampaign {
   source: 'web' | 'api';
   handoffId?: string | null;
   consent: boolean;
+  /** What the sender states about the recipients' consent (F14); the source's default when absent or blank. */
+  consentStatement?: string;
   recipients: RecipientInput[];
   /** Publish at once (or at `sendAt`); otherwise it stays a draft. */
   publish: boolean;
@@ -64,6 +71,12 @@ export interface RecipientOutcome {
 }
 
 const DEFAULT_LOOKBACK_HOURS = 30 * 24;
+
+/** What a campaign's consent says when its sender gave no statement of their own (LivePerson's `consent: true`). */
+export const DEFAULT_CONSENT_STATEMENT = {
+  api: 'The API client confirmed (consent: true) that every recipient agreed to receive these messages.',
+  web: 'These consumers agreed to receive messages from us.',
+} as const;
 
 /**
  * The recipients this account may still send today on SMS (F15): the cap less what was sent and what still
@@ -117,6 +130,10 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
   const valid: ValidRecipient[] = [];
   const seen = new Set<string>();
   for (const [index, recipient] of input.recipients.entries()) {
+    if (recipient.rejected) {
+      outcomes.push({ index, phoneNumber: null, error: recipient.rejected });
+      continue;
+    }
     const phone = normalizePhone(recipient.phone);
     if (!phone) {
       outcomes.push({ index, phoneNumber: null, error: 'INVALID_NUMBER' });
@@ -165,6 +182,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
       source: input.source,
       handoffId: input.handoffId ?? null,
       consent: input.consent,
+      consentStatement: input.consentStatement?.trim() || DEFAULT_CONSENT_STATEMENT[input.source],
       ...(input.window ? { window: input.window } : {}),
     },
     { valid, outcomes, publish: input.publish, sendAt: input.sendAt, now },
@@ -195,11 +213,24 @@ export async function appendCampaign(
   const campaignId = randomUUID().replace(/-/g, '');
   const stream = campaign.campaignStream(campaignId);
   let position: GlobalPosition | null = (
-    await handleCommand(deps.store, stream, campaign, { type: 'DraftCampaign', ...draft, campaignId }, context)
+    await handleCommand(
+      deps.store,
+      stream,
+      campaign,
+      {
+        type: 'DraftCampaign',
+        ...draft,
+        consentStatement: draft.consentStatement ?? DEFAULT_CONSENT_STATEMENT[draft.source],
+        campaignId,
+      },
+      context,
+    )
   ).position;
 
-  const keys = await deps.personalData.ensureKeys(
+  // Sealed as the campaign's copy: shredded with the campaign at the end of the retention period (F14).
+  const sealFor = await deps.personalData.campaignSealer(
     draft.accountId,
+    campaignId,
     valid.map((recipient) => recipient.ref),
   );
   if (valid.length > 0) {
@@ -214,7 +245,7 @@ export async function appendCampaign(
         rows: valid.map((recipient) => recipient.index),
         recipients: valid.map((recipient) => ({
           consumerRef: recipient.ref,
-          sealed: seal(keys.get(recipient.ref)!, { phone: recipient.phone, variables: recipient.variables }),
+          sealed: sealFor(recipient.ref, { phone: recipient.phone, variables: recipient.variables }),
           ...(recipient.segments > 1 ? { segments: recipient.segments } : {}),
         })),
       },
@@ -242,91 +273,106 @@ export async function appendCampaign(
   return { campaignId, outcomes, position };
 }
 
-export async function publishCampaign(
-  deps: Pick<CampaignDeps, 'store'>,
-  input: { accountId: string; campaignId: string; sendAt?: Date; now?: Date },
-  context: CommandContext,
-) {
-  const now = (input.now ?? new Date()).toISOString();
-  const stream = campaign.campaignStream(input.campaignId);
-  const published = await handleCommand(
-    deps.store,
-    stream,
-    campaign,
-    {
-      type: 'Publish',
-      accountId: input.accountId,
-      campaignId: input.campaignId,
-      now,
-      sendAt: input.sendAt?.toISOString(),
-    },
-    context,
-  );
-  if (published.events.some((event) => event.type === 'CampaignScheduled')) return published;
-  // "Send now": the campaign starts at once; the expander then queues its recipients.
-  return handleCommand(
-    deps.store,
-    stream,
-    campaign,
-    { type: 'Start', accountId: input.accountId, campaignId: input.campaignId, now },
-    context,
-  );
+/** LivePerson's limit for `sendAt`: at most this far ahead. */
+export const MAX_SCHEDULE_AHEAD_MS = 90 * 24 * 3_600_000;
+
+/** Every campaign, whatever its channel: consent given, and a start in the future, at most 90 days ahead. */
+export function checkConsentAndSchedule(request: { consent: boolean; sendAt?: Date; now: Date }): void {
+  if (!request.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 'consent');
+  const sendAt = request.sendAt?.getTime();
+  const now = request.now.getTime();
+  if (sendAt !== undefined && (Number.isNaN(sendAt) || sendAt <= now || sendAt > now + MAX_SCHEDULE_AHEAD_MS)) {
+    throw new DomainError('INVALID_FIELD', 'sendAt must be in the future, at most 90 days ahead.', 'sendAt');
+  }
 }
 
-export function cancelCampaign(
-  deps: Pick<CampaignDeps, 'store'>,
-  input: { accountId: string; campaignId: string; cancelledBy: string; reason?: string },
-  context: CommandContext,
-) {
-  return handleCommand(
-    deps.store,
-    campaign.campaignStream(input.campaignId),
-    campaign,
-    {
-      type: 'Cancel',
-      accountId: input.accountId,
-      campaignId: input.campaignId,
-      cancelledBy: input.cancelledBy,
-      reason: input.reason ?? 'Cancelled by a user',
-    },
-    context,
-  );
-}
-
-/** A campaign as its stream says (the write side's view, not a read model). */
-export async function loadCampaign(deps: Pick<CampaignDeps, 'store'>, campaignId: string) {
-  return foldStream(campaign, await deps.store.read(campaign.campaignStream(campaignId)));
+/** A campaign as the API and the wizard ask for it: what to resolve against the account before it is created. */
+export interface SmsCampaignRequest
+  extends Omit<NewSmsCampaign, 'senderId' | 'text' | 'skillId' | 'lookbackHours' | 'routeAllWithinLookback'> {
+  /** The sender by id (the wizard), or by number (the API's outboundNumber, else the handoff's). */
+  senderId?: string;
+  senderNumber?: string;
+  /** The handoff (LivePerson's templateId) whose SMS body, opt-out, lookback and routing the campaign takes. */
+  handoffId?: string;
+  text?: string;
+  /** A skill by id or name (any case). */
+  skill?: string;
+  /** The first recipient that gave no variables at all: refused when the text has placeholders (LivePerson). */
+  recipientWithoutVariables?: number;
 }
 
 /**
- * The scheduler's job (F20): starts every scheduled campaign whose time has come. A campaign cancelled or
- * started meanwhile is refused by its decider; that is logged and the others go on.
+ * Resolves a campaign request (consent, schedule, the handoff's SMS body, the skill, the sender) and creates the
+ * campaign. The API and the web wizard both come here; the order of the checks is the API's.
  */
-export async function startDueCampaigns(
-  deps: Pick<CampaignDeps, 'store' | 'db'> & { log: Logger },
-  now: Date,
-): Promise<number> {
-  const due = await deps
-    .db('campaigns')
-    .where('status', 'scheduled')
-    .andWhere('send_at', '<=', now)
-    .select('account_id', 'campaign_id');
-  let started = 0;
-  for (const row of due) {
-    const ids = { accountId: row.account_id as string, campaignId: row.campaign_id as string };
-    try {
-      const result = await handleCommand(
-        deps.store,
-        campaign.campaignStream(ids.campaignId),
-        campaign,
-        { type: 'Start', ...ids, now: now.toISOString() },
-        { actor: 'system:scheduler' },
-      );
-      if (result.events.length > 0) started += 1;
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      deps.log.info({ ...ids, code: error.code }, 'a scheduled campaign was not started');
+export async function requestSmsCampaign(deps: CampaignDeps, request: SmsCampaignRequest, context: CommandContext) {
+  const { senderId, senderNumber, handoffId, skill, recipientWithoutVariables, ...rest } = request;
+  const now = request.now ?? new Date();
+  checkConsentAndSchedule({ consent: request.consent, sendAt: request.sendAt, now });
+  const template = handoffId ? await smsTemplateOf(deps, request.accountId, handoffId) : null;
+  const settings = foldStream(account, await deps.store.read(account.accountStream(request.accountId))).settings;
+  const skillFound = skill === undefined ? undefined : findSkill(settings, skill);
+  if (skill !== undefined && !skillFound) {
+    throw new DomainError(
+      'UNKNOWN_SKILL',
+      `skill ${JSON.stringify(skill)} is not a skill of this account (by id or name).`,
+      'skill',
+    );
+  }
+  let sender = senderId;
+  if (sender === undefined) {
+    const number = senderNumber ?? template?.channel.outboundnumber;
+    if (!number) throw new DomainError('FIELDS_MISSING', 'Fields missing in request: outboundNumber', 'outboundNumber');
+    const address = normalizePhone(number);
+    sender = Object.entries(settings.senders).find(
+      ([, found]) => found.channel === 'sms' && found.address === address,
+    )?.[0];
+    if (!sender) {
+      throw new DomainError('UNKNOWN_SENDER', 'outboundNumber is not an SMS sender of this account.', 'outboundNumber');
     }
   }
-  return started;
+  const text = template?.body.content ?? request.text ?? '';
+  if (recipientWithoutVariables !== undefined && placeholdersOf(text).length > 0) {
+    throw new DomainError(
+      'FIELDS_MISSING',
+      'Fields missing in request: variables',
+      `consumers.${recipientWithoutVariables}.variables`,
+    );
+  }
+  const created = await createSmsCampaign(
+    deps,
+    {
+      ...rest,
+      senderId: sender,
+      text,
+      ...(template
+        ? {
+            optOutText: template.body.optOut ?? DEFAULT_OPT_OUT_TEXT,
+            lookbackHours: lookbackHours(template.config),
+            routeAllWithinLookback: template.config.routeAllWithinLookback,
+            handoffId,
+          }
+        : {}),
+      skillId: skillFound?.[0] ?? null,
+      now,
+    },
+    context,
+  );
+  return { ...created, skillId: skillFound?.[0] ?? null };
 }
+
+/** The handoff as the write side knows it (a just-created one counts), with its SMS channel and body. */
+async function smsTemplateOf(deps: Pick<CampaignDeps, 'store'>, accountId: string, handoffId: string) {
+  const config = await loadHandoff(deps, accountId, handoffId);
+  if (!config) {
+    throw new DomainError('TEMPLATE_NOT_FOUND', 'templateId is not a handoff of this account.', 'templateId');
+  }
+  const channel = config.channels.find((candidate) => candidate.type === 'sms-twilio');
+  const body = channel?.messageComponents.find((component) => component.type === 'body');
+  if (!channel || !body) {
+    throw new DomainError('TEMPLATE_HAS_NO_SMS', 'The handoff has no SMS channel with a body.', 'templateId');
+  }
+  return { config, channel, body };
+}
+
+export { cancelCampaign, loadCampaign, publishCampaign, startDueCampaigns } from './campaign-lifecycle.ts';

@@ -158,7 +158,7 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       const rendered = renderSms(latest.draft.text, recipient.variables);
       const text = withOptOut(rendered.ok ? rendered.text : latest.draft.text, latest.draft.optOutText);
       firstMessage = {
-        sealed: await deps.personalData.sealFor(accountId, consumerRef, { text }),
+        sealed: await deps.personalData.sealFor(accountId, consumerRef, { text }, latest.campaignId),
         sentAt: latest.sentAt.toISOString(),
         campaignName: latest.draft.name,
       };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as consumer from '../domain/consumer.ts';
-import type { EventStore } from '../eventstore/port.ts';
+import { comparePositions, type EventStore, type GlobalPosition } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { PersonalData } from '../infra/personal-data.ts';
 import { waitForProjection } from '../projections/wait.ts';
@@ -55,10 +55,19 @@ export async function recordConsentChange(
   );
 }
 
-/** The consumer's current opt-out state and every change, oldest first. */
-export async function consentHistory(deps: ConsentDeps, accountId: string, input: ConsumerIdentityInput) {
+/**
+ * The consumer's current opt-out state and every change, oldest first; with `after` (a change just recorded),
+ * including it: the store's head can lag behind an append while older transactions are open.
+ */
+export async function consentHistory(
+  deps: ConsentDeps,
+  accountId: string,
+  input: ConsumerIdentityInput,
+  after: GlobalPosition | null = null,
+) {
   const { ref } = await resolveConsumer(deps.personalData, accountId, input);
-  const head = await deps.store.headPosition();
+  const visible = await deps.store.headPosition();
+  const head = comparePositions(after, visible) > 0 ? after : visible;
   if (head) await waitForProjection(deps.db, ['opt-outs', 'consent-history'], head, { timeoutMs: 5000 });
   const current = await deps
     .db('opt_outs')

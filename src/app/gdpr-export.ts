@@ -49,7 +49,7 @@ export async function exportConsumer(
   }
   const open = async (sealed: unknown): Promise<unknown> => {
     // Empty or "erased": a read model already redacted it.
-    if (typeof sealed !== 'string' || !sealed.startsWith('v1.')) return ERASED;
+    if (typeof sealed !== 'string' || !/^v[12]\./.test(sealed)) return ERASED;
     try {
       return await deps.personalData.openFor(accountId, ref, sealed);
     } catch (error) {
@@ -148,7 +148,7 @@ export async function exportConsumer(
   for (const event of events) {
     if (event.type === 'RecipientsAdded') campaignIds.push(String(event.data.campaignId));
   }
-  // Each campaign's consent as it was recorded: the flag, who drafted the campaign, and when.
+  // Each campaign's consent as it was recorded: the flag, the statement, who drafted the campaign, and when.
   const campaignConsent = await deps
     .db('audit_events as e')
     .leftJoin('campaigns as c', function join() {
@@ -161,6 +161,7 @@ export async function exportConsumer(
       deps.db.raw(`e.data->>'campaignId' as "campaignId"`),
       'c.name',
       deps.db.raw(`(e.data->>'consent')::boolean as consent`),
+      deps.db.raw(`e.data->>'consentStatement' as statement`),
       deps.db.raw(`e.data->>'source' as source`),
       'e.actor as recordedBy',
       'e.occurred_at as recordedAt',

@@ -2,6 +2,8 @@ import type { Channels } from '../channels/providers.ts';
 import type { AccountSettings } from '../domain/account-settings.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
+import type { RecipientsPreview } from './csv-recipients.ts';
 
 /**
  * B4, beyond LivePerson: the line type of a number from Twilio Lookup v2 (`line_type_intelligence`), asked once
@@ -78,4 +80,41 @@ export async function cachedLineTypes(
     .whereNotNull('line_type')
     .select('consumer_ref', 'line_type');
   return new Map(rows.map((row) => [row.consumer_ref as string, row.line_type as string]));
+}
+
+/**
+ * The wizard's preview with the dispatcher's knowledge (B4): when the account checks line types, a number the
+ * cache knows as a landline is a LANDLINE row, left out like the numbers libphonenumber knows as fixed lines
+ * (the dispatcher would skip it `landline`). No lookup is made: a preview costs nothing at Twilio.
+ */
+export async function flagCachedLandlines(
+  deps: { db: Db; personalData: PersonalData },
+  input: { accountId: string; settings: AccountSettings['lineTypeCheck']; preview: RecipientsPreview },
+): Promise<RecipientsPreview> {
+  const { preview } = input;
+  if (!input.settings.enabled || preview.valid.length === 0) return preview;
+  const refs = await Promise.all(
+    preview.valid.map((recipient) => deps.personalData.consumerRef(input.accountId, recipient.phone)),
+  );
+  const types = new Map<string, string>();
+  for (let start = 0; start < refs.length; start += 1000) {
+    const cached = await cachedLineTypes(deps.db, {
+      accountId: input.accountId,
+      consumerRefs: refs.slice(start, start + 1000),
+      cacheDays: input.settings.cacheDays,
+    });
+    for (const [ref, type] of cached) types.set(ref, type);
+  }
+  const landlines = new Set(
+    preview.valid.filter((_, index) => types.get(refs[index]!) === LANDLINE).map((recipient) => recipient.phone),
+  );
+  if (landlines.size === 0) return preview;
+  return {
+    ...preview,
+    valid: preview.valid.filter((recipient) => !landlines.has(recipient.phone)),
+    errors: preview.errors + landlines.size,
+    rows: preview.rows.map((row) =>
+      !row.error && row.phone && landlines.has(row.phone) ? { ...row, text: null, error: 'LANDLINE' } : row,
+    ),
+  };
 }

@@ -1,9 +1,11 @@
 import { startDueCampaigns } from '../app/campaigns.ts';
 import type { AppContext } from '../app/context.ts';
 import { closeIdleConversations } from '../app/conversations.ts';
+import { shredExpiredCampaigns } from '../app/retention.ts';
 import { pollTemplateApprovals } from '../app/templates.ts';
 import { fallBackOnMissingReceipts } from '../app/whatsapp-fallback.ts';
 import type { Channels } from '../channels/providers.ts';
+import { createMessageRedactor } from '../channels/twilio-redaction.ts';
 import { BatchingEventStore } from '../eventstore/batching.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type CronJob, CronScheduler } from './cron.ts';
@@ -79,6 +81,17 @@ export async function startWorker(
       schedule: '*/5 * * * * *',
       run: async () => {
         await startDueCampaigns(app, options.now?.() ?? new Date());
+      },
+    },
+    {
+      name: 'shred-expired-campaigns',
+      schedule: '17 */10 * * * *',
+      run: async () => {
+        const redactor = createMessageRedactor(app.config, channels);
+        await shredExpiredCampaigns(
+          { ...app, personalData: channels.personalData, redactor },
+          options.now?.() ?? new Date(),
+        );
       },
     },
   ]);

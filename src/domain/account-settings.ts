@@ -62,10 +62,13 @@ export const AccountSettingsEvents = {
   ...WhatsAppSettingsEvents,
   /** B4: Twilio Lookup's line type before the first send to a number (landlines skipped), cached this many days. */
   LineTypeCheckSet: z.object({ accountId: z.string(), enabled: z.boolean(), cacheDays: z.number().int() }),
+  /** F14: finished campaigns' message texts and variables are shredded this many days after they end (null: kept). */
+  RetentionPeriodSet: z.object({ accountId: z.string(), days: z.number().int().nullable() }),
 };
 
 export const DEFAULT_CONVERSATION_IDLE_MINUTES = 24 * 60;
 export const DEFAULT_LINE_TYPE_CACHE_DAYS = 30;
+export const MAX_RETENTION_DAYS = 3650;
 
 export const API_SCOPES = [
   'campaigns:write',
@@ -100,6 +103,7 @@ export interface AccountSettings {
   conversationIdleMinutes: number;
   lineTypeCheck: { enabled: boolean; cacheDays: number };
   whatsapp: WhatsAppSettings;
+  retentionDays: number | null;
 }
 
 /** A skill named by its id or its name, in any case (names are unique case-insensitively); undefined if none. */
@@ -121,6 +125,7 @@ export const initialSettings = (): AccountSettings => ({
   conversationIdleMinutes: DEFAULT_CONVERSATION_IDLE_MINUTES,
   lineTypeCheck: { enabled: false, cacheDays: DEFAULT_LINE_TYPE_CACHE_DAYS },
   whatsapp: initialWhatsAppSettings(),
+  retentionDays: null,
 });
 
 export type AccountSettingsCommand =
@@ -146,7 +151,8 @@ export type AccountSettingsCommand =
   | { type: 'RemoveStatusWebhook'; accountId: string }
   | { type: 'SetConversationIdleTimeout'; accountId: string; minutes: number }
   | { type: 'SetLineTypeCheck'; accountId: string; enabled: boolean; cacheDays: number }
-  | ({ type: 'SetWhatsAppSettings'; accountId: string } & WhatsAppSettings);
+  | ({ type: 'SetWhatsAppSettings'; accountId: string } & WhatsAppSettings)
+  | { type: 'SetRetentionPeriod'; accountId: string; days: number | null };
 
 export type SettingsEvent = {
   [K in keyof typeof AccountSettingsEvents]: { type: K; data: z.infer<(typeof AccountSettingsEvents)[K]> };
@@ -293,6 +299,18 @@ export function decideSettings(command: AccountSettingsCommand, settings: Accoun
       const { mediaHosts, fallbackOptOut } = command;
       return [{ type: 'WhatsAppSettingsSet', data: { accountId, mediaHosts, fallbackOptOut } }];
     }
+    case 'SetRetentionPeriod': {
+      const { days } = command;
+      if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)) {
+        throw new DomainError(
+          'INVALID_RETENTION',
+          `The retention period is a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or none.`,
+          'retentionDays',
+        );
+      }
+      if (settings.retentionDays === days) return [];
+      return [{ type: 'RetentionPeriodSet', data: { accountId, days } }];
+    }
   }
 }
 
@@ -353,5 +371,7 @@ export function evolveSettings(settings: AccountSettings, event: SettingsEvent):
         ...settings,
         whatsapp: { mediaHosts: event.data.mediaHosts, fallbackOptOut: event.data.fallbackOptOut },
       };
+    case 'RetentionPeriodSet':
+      return { ...settings, retentionDays: event.data.days };
   }
 }

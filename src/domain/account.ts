@@ -124,6 +124,7 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     case 'SetConversationIdleTimeout':
     case 'SetLineTypeCheck':
     case 'SetWhatsAppSettings':
+    case 'SetRetentionPeriod':
       requireAccount(state);
       return decideSettings(command, state.settings);
     case 'CreateAccount': {
@@ -230,6 +231,7 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'ConversationIdleTimeoutSet':
     case 'LineTypeCheckSet':
     case 'WhatsAppSettingsSet':
+    case 'RetentionPeriodSet':
       return { ...state, settings: evolveSettings(state.settings, event) };
     case 'AccountCreated':
       return {

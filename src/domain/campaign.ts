@@ -12,6 +12,7 @@ import { whatsappRouteSchema } from './whatsapp.ts';
 
 export const campaignStream = (campaignId: string) => `campaign-${campaignId}`;
 export const RECIPIENTS_PER_EVENT = 1000;
+export const MAX_CONSENT_STATEMENT = 1000;
 
 export const CAMPAIGN_STATUSES = [
   'draft',
@@ -51,6 +52,11 @@ export const CampaignEvents = {
     source: z.enum(['web', 'api']),
     handoffId: z.string().nullable(),
     consent: z.boolean(),
+    /**
+     * F14: what the sender states about the recipients' consent, as recorded (the actor and time are the event's).
+     * Absent on campaigns drafted before statements were recorded.
+     */
+    consentStatement: z.string().optional(),
     /** The campaign's own receiving window (the API's schedulingWindows); the account's when absent. */
     window: weeklyWindowSchema.optional(),
     /** A WhatsApp campaign's template (and on the prioritized channel, its SMS fallback). */
@@ -85,6 +91,16 @@ export const CampaignEvents = {
     cancelledBy: z.string(),
   }),
   CampaignFailed: z.object({ accountId: z.string(), campaignId: z.string(), reason: z.string() }),
+  /**
+   * F14 retention: the campaign's key is gone, so its recipients' numbers, variables and message texts can no
+   * longer be opened anywhere; read models drop their copies. Counts and statuses stay.
+   */
+  CampaignPersonalDataShredded: z.object({
+    accountId: z.string(),
+    campaignId: z.string(),
+    shreddedAt: z.string(),
+    retentionDays: z.number().int(),
+  }),
 };
 export type CampaignEvent = EventsOf<typeof CampaignEvents>;
 export type CampaignDrafted = z.infer<typeof CampaignEvents.CampaignDrafted>;
@@ -102,7 +118,8 @@ export type CampaignCommand =
   | { type: 'Start'; accountId: string; campaignId: string; now: string }
   | { type: 'Complete'; accountId: string; campaignId: string; now: string }
   | { type: 'Cancel'; accountId: string; campaignId: string; reason: string; cancelledBy: string }
-  | { type: 'Fail'; accountId: string; campaignId: string; reason: string };
+  | { type: 'Fail'; accountId: string; campaignId: string; reason: string }
+  | { type: 'ShredPersonalData'; accountId: string; campaignId: string; now: string; retentionDays: number };
 
 export interface Campaign {
   status: CampaignStatus;
@@ -112,6 +129,7 @@ export interface Campaign {
   consumerRefs: Set<string>;
   batches: number;
   sendAt: string | null;
+  personalDataShredded: boolean;
 }
 
 export const initialState = (): Campaign => ({
@@ -122,6 +140,7 @@ export const initialState = (): Campaign => ({
   consumerRefs: new Set(),
   batches: 0,
   sendAt: null,
+  personalDataShredded: false,
 });
 
 export const messageIdFor = (campaignId: string, seq: number) => `${campaignId}.${seq}`;
@@ -145,6 +164,16 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
     case 'DraftCampaign': {
       if (state.status !== 'none') throw new DomainError('CAMPAIGN_EXISTS', 'That campaign id is taken.');
       if (!command.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 'consent');
+      if (command.consentStatement !== undefined) {
+        const statement = command.consentStatement.trim();
+        if (!statement || statement.length > MAX_CONSENT_STATEMENT) {
+          throw new DomainError(
+            'INVALID_FIELD',
+            `consentStatement must be 1 to ${MAX_CONSENT_STATEMENT} characters.`,
+            'consentStatement',
+          );
+        }
+      }
       const { type: _type, ...data } = command;
       return [{ type: 'CampaignDrafted', data }];
     }
@@ -222,6 +251,16 @@ export const decide = (command: CampaignCommand, state: Campaign): CampaignEvent
       if (state.status === 'failed') return [];
       if (state.status === 'completed' || state.status === 'cancelled') illegal('CAMPAIGN_FINISHED', state, 'fail');
       return [{ type: 'CampaignFailed', data: { accountId, campaignId, reason: command.reason } }];
+    case 'ShredPersonalData':
+      requireCampaign(state, accountId);
+      if (!isTerminal(state.status)) illegal('CAMPAIGN_NOT_FINISHED', state, 'have its personal data shredded');
+      if (state.personalDataShredded) return [];
+      return [
+        {
+          type: 'CampaignPersonalDataShredded',
+          data: { accountId, campaignId, shreddedAt: command.now, retentionDays: command.retentionDays },
+        },
+      ];
     default:
       return assertNever(command);
   }
@@ -255,6 +294,8 @@ export const evolve = (state: Campaign, event: CampaignEvent): Campaign => {
       return { ...state, status: 'cancelled' };
     case 'CampaignFailed':
       return { ...state, status: 'failed' };
+    case 'CampaignPersonalDataShredded':
+      return { ...state, personalDataShredded: true };
     default:
       return assertNever(event);
   }

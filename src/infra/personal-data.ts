@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { BoundedMap } from './bounded-map.ts';
 import type { Db } from './db.ts';
 
@@ -9,28 +9,67 @@ import type { Db } from './db.ts';
  */
 
 const FORMAT = 'v1';
+/**
+ * A campaign's copy of a consumer's data (`v2.<campaignId>.…`) is sealed with a key derived from both the
+ * consumer's key and the campaign's: erasing the consumer, or shredding the campaign at the end of the account's
+ * retention period, makes it unreadable.
+ */
+const CAMPAIGN_FORMAT = 'v2';
 
 export class ConsumerKeyErasedError extends Error {
-  constructor(readonly consumerRef: string) {
-    super(`The personal data of consumer ${consumerRef} was erased`);
+  constructor(
+    readonly consumerRef: string,
+    message = `The personal data of consumer ${consumerRef} was erased`,
+  ) {
+    super(message);
     this.name = 'ConsumerKeyErasedError';
   }
 }
 
-export function seal(key: Buffer, payload: unknown): string {
+/** A campaign's copy of the consumer's data was shredded at the end of the retention period (read as erased). */
+export class CampaignDataShreddedError extends ConsumerKeyErasedError {
+  constructor(
+    consumerRef: string,
+    readonly campaignId: string,
+  ) {
+    super(consumerRef, `The personal data of campaign ${campaignId} was shredded (retention period)`);
+    this.name = 'CampaignDataShreddedError';
+  }
+}
+
+/** The key of one consumer's data within one campaign. */
+export function campaignRecipientKey(consumerKey: Buffer, campaignKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', consumerKey, campaignKey, 'outbound campaign recipient', 32));
+}
+
+/** The campaign a sealed payload belongs to (`v2`), or null (`v1`: the consumer's key alone). */
+export function campaignOfSealed(sealed: string): string | null {
+  if (!sealed.startsWith(`${CAMPAIGN_FORMAT}.`)) return null;
+  return sealed.split('.')[1] || null;
+}
+
+export function seal(key: Buffer, payload: unknown, campaignId?: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
   return [
-    FORMAT,
+    ...(campaignId ? [CAMPAIGN_FORMAT, campaignId] : [FORMAT]),
     iv.toString('base64url'),
     cipher.getAuthTag().toString('base64url'),
     ciphertext.toString('base64url'),
   ].join('.');
 }
 
-export function open<T>(key: Buffer, sealed: string): T {
-  const [format, iv, tag, ciphertext] = sealed.split('.');
+/** Opens with the consumer's key (`v1`), or with the key derived from it and the campaign's (`v2`). */
+export function open<T>(key: Buffer, sealed: string, campaignKey?: Buffer): T {
+  const parts = sealed.split('.');
+  const campaignId = campaignOfSealed(sealed);
+  if (campaignId) {
+    if (!campaignKey) throw new Error('A campaign’s sealed payload needs the campaign’s key');
+    parts.splice(0, 2, FORMAT);
+    return open<T>(campaignRecipientKey(key, campaignKey), parts.join('.'));
+  }
+  const [format, iv, tag, ciphertext] = parts;
   if (format !== FORMAT || !iv || !tag || ciphertext === undefined) throw new Error('Not a sealed payload');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
@@ -54,6 +93,8 @@ export class PersonalData {
   private refSecret: Buffer | null = null;
   /** Consumers' keys this process used lately: bounded by count (~10 MB), whatever the campaigns' sizes. */
   private readonly keys = new BoundedMap<string, Buffer>(50_000);
+  /** Campaigns' keys this process used lately, bounded the same way. */
+  private readonly campaignKeys = new BoundedMap<string, Buffer>(5_000);
   /** The newest erasure this process has seen (max erased_at), and when it last looked. */
   private erasureMark: string | null = null;
   private checkedAt = Number.NEGATIVE_INFINITY;
@@ -92,10 +133,15 @@ export class PersonalData {
     if (started - this.checkedAt < KEY_CACHE_STALENESS_MS) return;
     this.checking ??= (async () => {
       try {
-        const row = await this.db('consumer_keys').whereNotNull('erased_at').max('erased_at as mark').first();
-        const mark = row?.mark ? new Date(row.mark as string).toISOString() : null;
+        const { rows } = await this.db.raw(
+          `select (select max(erased_at) from consumer_keys where erased_at is not null) as erased,
+                  (select max(shredded_at) from campaign_keys where shredded_at is not null) as shredded`,
+        );
+        const marks = [rows[0]?.erased, rows[0]?.shredded].map((at) => (at ? new Date(at).toISOString() : '-'));
+        const mark = marks.join(' ');
         if (mark !== this.erasureMark) {
           this.keys.clear();
+          this.campaignKeys.clear();
           this.generation += 1;
           this.erasureMark = mark;
         }
@@ -147,9 +193,50 @@ export class PersonalData {
     return result;
   }
 
-  async sealFor(accountId: string, ref: string, payload: unknown): Promise<string> {
+  /** Seals for the consumer; with a campaign, as that campaign's copy (shredded with the campaign). */
+  async sealFor(accountId: string, ref: string, payload: unknown, campaignId?: string): Promise<string> {
     const keys = await this.ensureKeys(accountId, [ref]);
-    return seal(keys.get(ref)!, payload);
+    if (!campaignId) return seal(keys.get(ref)!, payload);
+    const campaignKey = await this.campaignKey(accountId, campaignId, { create: true });
+    if (!campaignKey) throw new CampaignDataShreddedError(ref, campaignId);
+    return seal(campaignRecipientKey(keys.get(ref)!, campaignKey), payload, campaignId);
+  }
+
+  /**
+   * Seals each recipient of a new campaign as the campaign's copy: one key per campaign, made here, combined with
+   * each consumer's key (made if missing).
+   */
+  async campaignSealer(
+    accountId: string,
+    campaignId: string,
+    refs: string[],
+  ): Promise<(ref: string, payload: unknown) => string> {
+    const keys = await this.ensureKeys(accountId, refs);
+    const campaignKey = await this.campaignKey(accountId, campaignId, { create: true });
+    if (!campaignKey) throw new Error(`Campaign ${campaignId} was shredded`);
+    return (ref, payload) => seal(campaignRecipientKey(keys.get(ref)!, campaignKey), payload, campaignId);
+  }
+
+  /** The campaign's key; null once it was shredded. */
+  private async campaignKey(
+    accountId: string,
+    campaignId: string,
+    options: { create: boolean },
+  ): Promise<Buffer | null> {
+    const cacheKey = `${accountId}:${campaignId}`;
+    const cached = this.campaignKeys.get(cacheKey);
+    if (cached) return cached;
+    const generation = this.generation;
+    if (options.create) {
+      await this.db('campaign_keys')
+        .insert({ account_id: accountId, campaign_id: campaignId, key: randomBytes(32) })
+        .onConflict(['account_id', 'campaign_id'])
+        .ignore();
+    }
+    const row = await this.db('campaign_keys').where({ account_id: accountId, campaign_id: campaignId }).first('key');
+    if (!row?.key) return null;
+    if (generation === this.generation) this.campaignKeys.set(cacheKey, row.key as Buffer);
+    return row.key as Buffer;
   }
 
   /**
@@ -158,11 +245,17 @@ export class PersonalData {
    */
   async openFor<T>(accountId: string, ref: string, sealed: string): Promise<T> {
     await this.dropErasedFromCache();
+    const campaignId = campaignOfSealed(sealed);
+    let campaignKey: Buffer | undefined;
+    if (campaignId) {
+      campaignKey = (await this.campaignKey(accountId, campaignId, { create: false })) ?? undefined;
+      if (!campaignKey) throw new CampaignDataShreddedError(ref, campaignId);
+    }
     const cacheKey = `${accountId}:${ref}`;
     const cached = this.keys.get(cacheKey);
     if (cached) {
       try {
-        return open<T>(cached, sealed);
+        return open<T>(cached, sealed, campaignKey);
       } catch {
         // Sealed under a key this process has not seen (one made after an erasure): ask the database.
         this.keys.delete(cacheKey);
@@ -175,11 +268,25 @@ export class PersonalData {
     if (!row?.key) throw new ConsumerKeyErasedError(ref);
     if (generation === this.generation) this.keys.set(cacheKey, row.key as Buffer);
     try {
-      return open<T>(row.key as Buffer, sealed);
+      return open<T>(row.key as Buffer, sealed, campaignKey);
     } catch (error) {
       if (row.erased_at) throw new ConsumerKeyErasedError(ref);
       throw error;
     }
+  }
+
+  /**
+   * Retention (F14): deletes a finished campaign's key, here and (within KEY_CACHE_STALENESS_MS) in every
+   * process's cache. Every recipient's copy sealed for the campaign can no longer be opened; the consumers' own
+   * keys, and what other campaigns hold, stay.
+   */
+  async shredCampaign(accountId: string, campaignId: string): Promise<void> {
+    await this.db('campaign_keys')
+      .insert({ account_id: accountId, campaign_id: campaignId, key: null, shredded_at: this.db.fn.now() })
+      .onConflict(['account_id', 'campaign_id'])
+      .merge(['key', 'shredded_at']);
+    this.campaignKeys.delete(`${accountId}:${campaignId}`);
+    this.generation += 1;
   }
 
   /** Whether the consumer has a live key: someone the account holds personal data about. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAILY_CAP } from '../../src/domain/dispatch.ts';
 import { phone, readyAccount, sendCampaign } from '../dispatch/support.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { committedEvents, startTestApp, type TestApp } from '../support/app.ts';
 
 /** F15: at most 100,000 SMS recipients per day per account, refused up front for the API and the web tool alike. */
 let running: TestApp;
@@ -20,12 +20,12 @@ describe('the daily recipient cap', () => {
     await running.app
       .db('daily_send_counters')
       .insert({ account_id: 'default', channel: 'sms', day, count: DAILY_CAP - 1 });
-    const before = await running.app.store.headPosition();
+    const before = await committedEvents(running);
     await expect(sendCampaign(running, senderId, [{ phone: phone(1) }, { phone: phone(2) }])).rejects.toMatchObject({
       code: 'DAILY_LIMIT_EXCEEDED',
       field: 'consumers',
     });
-    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await committedEvents(running)).toBe(before);
     // One more recipient still fits.
     const created = await sendCampaign(running, senderId, [{ phone: phone(3) }]);
     expect(created.campaignId).toMatch(/^[0-9a-f]{32}$/);

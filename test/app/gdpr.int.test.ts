@@ -8,11 +8,12 @@ import { exportConsumer } from '../../src/app/gdpr-export.ts';
 import { WEEKDAYS, type WeeklyWindow } from '../../src/domain/account-settings.ts';
 import { gdprDeps } from '../../src/http/api/gdpr.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
-import { open } from '../../src/infra/personal-data.ts';
 import { replayProjection } from '../../src/projections/replay.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { messageCounts, phone, readyAccount, SYSTEM, waitForCampaign } from '../dispatch/support.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { committedHead, startTestApp, type TestApp } from '../support/app.ts';
+import * as scan from '../support/sealed.ts';
+import { findings } from '../support/sealed.ts';
 
 /**
  * F14 erasure end to end, with the dispatcher and the sandbox running: after it, no table and no event yields the
@@ -73,7 +74,7 @@ function reply(from: string, body: string) {
 }
 
 async function caughtUp() {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   const names = projections.map((projection) => projection.name);
   expect(await waitForProjection(running.app.db, names, head!, { timeoutMs: 20_000 })).toBe(true);
 }
@@ -88,55 +89,9 @@ async function waitUntilDone(erasureId: string) {
   }
 }
 
-/** Every row of every table in the schema, as JSON text, by table. */
-async function everyTable(): Promise<Map<string, string[]>> {
-  const tables: { table_name: string }[] = await running.app
-    .db('information_schema.tables')
-    .where({ table_schema: 'public', table_type: 'BASE TABLE' })
-    .select('table_name');
-  const result = new Map<string, string[]>();
-  for (const { table_name } of tables) {
-    const { rows } = await running.app.db.raw('select row_to_json(t)::text as row from ?? t', [table_name]);
-    result.set(
-      table_name,
-      rows.map((row: { row: string }) => row.row),
-    );
-  }
-  return result;
-}
-
-async function everyEvent(): Promise<string[]> {
-  const texts: string[] = [];
-  let from = null;
-  for (;;) {
-    const batch = await running.app.store.readAll(from, 1000);
-    if (batch.length === 0) return texts;
-    for (const event of batch) texts.push(JSON.stringify({ data: event.data, metadata: event.metadata }));
-    from = batch[batch.length - 1]!.position;
-  }
-}
-
-/** Opens every sealed payload found in the texts with every key still held; answers what opened. */
-async function decryptAll(texts: string[]): Promise<string[]> {
-  const keys: Buffer[] = (await running.app.db('consumer_keys').whereNotNull('key').pluck('key')) as Buffer[];
-  const opened: string[] = [];
-  for (const text of texts) {
-    for (const sealed of text.match(/v1\.[\w-]+\.[\w-]+\.[\w-]+/g) ?? []) {
-      for (const key of keys) {
-        try {
-          opened.push(JSON.stringify(open(key, sealed)));
-        } catch {
-          // not this key's
-        }
-      }
-    }
-  }
-  return opened;
-}
-
-function findings(texts: string[], needles: string[]): string[] {
-  return texts.flatMap((text) => needles.filter((needle) => text.includes(needle)).map((needle) => needle));
-}
+const everyTable = () => scan.everyTable(running);
+const everyEvent = () => scan.everyEvent(running);
+const decryptAll = (texts: string[]) => scan.decryptAll(running, texts);
 
 describe('erasure by crypto-shredding', () => {
   let erasedCampaign: string;
@@ -313,7 +268,7 @@ describe('erasure while the campaign is mid-send', () => {
 describe('erasure of an unknown number', () => {
   it('answers an erasure id that becomes done, and changes nothing', async () => {
     await caughtUp();
-    const head = await running.app.store.headPosition();
+    const head = await committedHead(running.app.db);
     const ref = await running.app.channels.personalData.consumerRef('default', phone(9999));
     const keys = await running.app.db('consumer_keys').count({ n: '*' }).first();
     const { erasureId } = await requestErasure(gdprDeps(running.app), 'default', { phone: phone(9999) }, SYSTEM);

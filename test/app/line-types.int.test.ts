@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLineTypeCheck } from '../../src/app/account-settings.ts';
 import { loadAccount } from '../../src/app/accounts.ts';
 import { cachedLineTypes, isLandline, lineTypeOf } from '../../src/app/line-types.ts';
+import { SYSTEM } from '../dispatch/support.ts';
 import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 
@@ -77,5 +79,34 @@ describe('line type check', () => {
     const saved = await session.post('/settings/line-type-check', { enabled: 'on', cacheDays: '7' });
     expect(saved.status).toBe(303);
     expect((await loadAccount(running.app, 'default')).settings.lineTypeCheck).toEqual({ enabled: true, cacheDays: 7 });
+  });
+
+  it('flags in the wizard’s preview the numbers the cache knows as landlines, when the account checks', async () => {
+    await faults({ landlines: [canadianLandline] });
+    // The dispatcher's lookup filled the cache (now, so it is fresh); the preview itself asks Lookup nothing.
+    for (const phone of [canadianLandline, canadianMobile]) {
+      await lineTypeOf(deps(), { accountId: 'default', consumerRef: await refOf(phone), phone, cacheDays: 30 });
+    }
+    await faults({ landlines: [] });
+    const session = new WebSession(running.baseUrl);
+    expect((await session.login(TEST_ADMIN.email, TEST_ADMIN.password)).status).toBe(303);
+    await session.get('/campaigns/new');
+    const preview = async () => {
+      const answer = await session.post('/campaigns/new/preview', {
+        name: 'Line types',
+        text: 'Hello',
+        numbers: `${canadianLandline}\n${canadianMobile}`,
+      });
+      expect(answer.status).toBe(200);
+      return {
+        accepted: /<strong>(\d+)<\/strong> of 2 recipient rows will be sent/.exec(answer.html)?.[1],
+        flagged: [...answer.html.matchAll(/<tr data-row="(\d+)" class="row-error">/g)].map((match) => match[1]),
+        landline: answer.html.includes('data-error="LANDLINE"'),
+      };
+    };
+    await setLineTypeCheck(running.app, { accountId: 'default', enabled: false, cacheDays: 30 }, SYSTEM);
+    expect(await preview()).toEqual({ accepted: '2', flagged: [], landline: false });
+    await setLineTypeCheck(running.app, { accountId: 'default', enabled: true, cacheDays: 30 }, SYSTEM);
+    expect(await preview()).toEqual({ accepted: '1', flagged: ['1'], landline: true });
   });
 });

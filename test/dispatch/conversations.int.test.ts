@@ -4,7 +4,7 @@ import { addSkill, setConversationIdleTimeout } from '../../src/app/account-sett
 import { createSmsCampaign } from '../../src/app/campaigns.ts';
 import { closeConversation, closeIdleConversations, sendAgentReply } from '../../src/app/conversations.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { committedHead, startTestApp, type TestApp } from '../support/app.ts';
 import { messageCounts, phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
 
 /** F8/F18 through the sandbox: replies open routed conversations; agents answer; the open-conversation rule. */
@@ -60,8 +60,8 @@ async function reply(from: string, body: string, to = SENDER) {
 
 /** The consumer's conversations, newest first, once the read model has them. */
 async function conversationsOf(count: number) {
-  for (let tries = 0; tries < 200; tries++) {
-    const head = await running.app.store.headPosition();
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    const head = await committedHead(running.app.db);
     if (head) await waitForProjection(running.app.db, 'conversations', head, { timeoutMs: 5000 });
     const rows = await running.app.db('conversations').where({ account_id: 'default' }).orderBy('opened_at', 'desc');
     if (rows.length >= count) return rows;
@@ -71,7 +71,7 @@ async function conversationsOf(count: number) {
 }
 
 async function transcript(conversationId: string, consumerRef: string) {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   if (head) await waitForProjection(running.app.db, 'conversations', head, { timeoutMs: 5000 });
   const rows = await running.app
     .db('conversation_messages')
@@ -188,7 +188,7 @@ describe('conversations through the sandbox', () => {
 
     // STOP closes the conversation: nobody answers into an opt-out.
     await reply(stranger, 'STOP');
-    for (let tries = 0; tries < 100; tries++) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const row = await running.app.db('conversations').where({ conversation_id: plain!.conversation_id }).first();
       if (row.status === 'closed') {
         expect(row.close_reason).toBe('consumer-opted-out');

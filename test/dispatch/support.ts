@@ -4,7 +4,7 @@ import { activateProactive } from '../../src/app/accounts.ts';
 import { createSmsCampaign, type RecipientInput } from '../../src/app/campaigns.ts';
 import { WEEKDAYS, type WeeklyWindow } from '../../src/domain/account-settings.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
-import type { TestApp } from '../support/app.ts';
+import { committedHead, type TestApp } from '../support/app.ts';
 
 export const SYSTEM = { actor: 'test' };
 export const ALWAYS_OPEN = Object.fromEntries(
@@ -88,7 +88,7 @@ export async function waitForCampaign(running: TestApp, campaignId: string, stat
 }
 
 export async function messageCounts(running: TestApp, campaignId: string): Promise<Record<string, number>> {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   if (head) await waitForProjection(running.app.db, 'campaign-messages', head, { timeoutMs: 10_000 });
   const rows = await running.app
     .db('campaign_messages')

@@ -161,3 +161,22 @@ describe('line type check (B4)', () => {
     for (const days of [0, 366, 1.5]) given([created]).when(set(true, days)).thenThrows('INVALID_CACHE_DAYS');
   });
 });
+
+describe('retention period (F14)', () => {
+  const set = (days: number | null) => ({ type: 'SetRetentionPeriod', accountId, days }) as const;
+  const thirty: AccountEvent = { type: 'RetentionPeriodSet', data: { accountId, days: 30 } };
+
+  it('is none by default; a period is recorded, and can be removed again', () => {
+    expect(initialSettings().retentionDays).toBeNull();
+    given([created]).when(set(null)).then([]);
+    given([created]).when(set(30)).then([thirty]);
+    given([created, thirty]).when(set(30)).then([]);
+    given([created, thirty])
+      .when(set(null))
+      .then([{ type: 'RetentionPeriodSet', data: { accountId, days: null } }]);
+  });
+
+  it('refuses a period outside 1 to 3650 days, naming the field', () => {
+    for (const days of [0, -1, 3651, 2.5]) given([created]).when(set(days)).thenThrows('INVALID_RETENTION');
+  });
+});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phone, readyAccount, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
-import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { eventually, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 
 /** The campaigns list and each campaign's page: live progress to 100%, recipients with provider codes, analytics, cancel. */
@@ -43,10 +43,10 @@ describe('campaign pages', () => {
     expect((await admin.get('/campaigns?status=cancelled')).html).toContain('No campaign has this status.');
 
     let progress = await admin.get(`/campaigns/${created.campaignId}/progress`);
-    for (let tries = 0; tries < 100 && !progress.html.includes('id="percent">100<'); tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(async () => {
       progress = await admin.get(`/campaigns/${created.campaignId}/progress`);
-    }
+      return progress.html.includes('id="percent">100<');
+    }, 'the progress reaches 100%');
     expect(progress.html).toContain('id="percent">100<');
     expect(progress.html).toMatch(/<progress id="progress-bar" value="30" max="30">/);
     expect(progress.html).not.toContain('hx-trigger');

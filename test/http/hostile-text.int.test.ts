@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readyAccount } from '../dispatch/support.ts';
-import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { committedEvents, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 import { listRoutes } from '../support/routes.ts';
 
@@ -66,7 +66,7 @@ describe('text Postgres cannot store, outside the API', () => {
     const forms = await formsOnPages();
     // Sign-in aside, the settings, users, handoffs, webhook, wizard and event-history pages all post forms.
     expect(forms.length).toBeGreaterThanOrEqual(8);
-    const before = await running.app.store.headPosition();
+    const before = await committedEvents(running);
     const problems: string[] = [];
     for (const form of forms) {
       for (const field of form.fields) {
@@ -83,12 +83,12 @@ describe('text Postgres cannot store, outside the API', () => {
       }
     }
     expect(problems).toEqual([]);
-    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await committedEvents(running)).toBe(before);
   }, 300_000);
 
   it('the Twilio webhooks, correctly signed: 400 naming the field, nothing recorded', async () => {
     const { authToken } = await running.app.channels.twilioCredentials();
-    const before = await running.app.store.headPosition();
+    const before = await committedEvents(running);
     for (const [path, params] of [
       [
         '/webhooks/twilio/inbound',
@@ -109,7 +109,7 @@ describe('text Postgres cannot store, outside the API', () => {
       const field = 'Body' in params ? 'Body' : 'MessageStatus';
       expect(await response.json()).toMatchObject({ code: 'INVALID_TEXT', field });
     }
-    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await committedEvents(running)).toBe(before);
   });
 
   it('a CSV upload with a NUL in a row: the preview names the line, and no list is kept', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activateProactive, loadAccount } from '../../src/app/accounts.ts';
 import { SYSTEM } from '../dispatch/support.ts';
-import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { eventually, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 
 /** F3 in the web tool: an admin adds users (first password shown once), changes roles and removes users. */
@@ -34,10 +34,10 @@ describe('users and roles in the web tool', () => {
     expect((await admin.get('/users')).html).not.toContain(password);
     const sam = new WebSession(running.baseUrl);
     let login = await sam.login('sam@outbound.test', password);
-    for (let tries = 0; tries < 40 && login.status !== 303; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      login = await sam.login('sam@outbound.test', password);
-    }
+    await eventually(async () => {
+      if (login.status !== 303) login = await sam.login('sam@outbound.test', password);
+      return login.status === 303;
+    }, 'the new user signs in');
     expect(login.status).toBe(303);
   });
 

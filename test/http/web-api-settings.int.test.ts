@@ -4,7 +4,7 @@ import { addSkill } from '../../src/app/account-settings.ts';
 import { addUser } from '../../src/app/accounts.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { phone, readyAccount, SYSTEM, sendCampaign, waitForCampaign } from '../dispatch/support.ts';
-import { startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { eventually, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 
 /** F17 handoffs and B6 webhook deliveries in the web tool (server-rendered pages, through HTTP with a session). */
@@ -115,10 +115,10 @@ describe('status webhook in the web tool', () => {
     const created = await sendCampaign(running, (await readySender()).senderId, [{ phone: phone(7000) }]);
     await waitForCampaign(running, created.campaignId);
     let page = await admin.get('/settings/webhooks');
-    for (let tries = 0; tries < 100 && !page.html.includes('id="failed-deliveries"'); tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(async () => {
       page = await admin.get('/settings/webhooks');
-    }
+      return page.html.includes('id="failed-deliveries"');
+    }, 'the failed delivery is listed');
     expect(page.html).toContain('id="failed-deliveries"');
     expect(page.html).toContain('SENT');
     const eventId = /deliveries\/([0-9a-f-]{36})\/retry/.exec(page.html)![1]!;
@@ -144,10 +144,10 @@ describe('status webhook in the web tool', () => {
       );
       expect((await admin.post(`/settings/webhooks/deliveries/${eventId}/retry`, {})).status).toBe(303);
       let row = await running.app.db('webhook_deliveries').where({ event_id: eventId }).first();
-      for (let tries = 0; tries < 100 && row.status !== 'delivered'; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually(async () => {
         row = await running.app.db('webhook_deliveries').where({ event_id: eventId }).first();
-      }
+        return row.status === 'delivered';
+      }, 'the delivery sent again arrives');
       expect(row.status).toBe('delivered');
       expect(arrived).toContain(eventId);
     } finally {

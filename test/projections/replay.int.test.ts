@@ -67,7 +67,11 @@ let store: EventStore;
 
 beforeAll(async () => {
   database = await createTestDatabase('replay');
-  db = createDb(database.url);
+  // Two replays (each holding its guard and a batch or swap transaction), a live runner of two projections (a
+  // transaction each, waiting on the swap's lock) and the test's own reads share this pool: with the default 10
+  // they queue for connections, and on a busy machine a wait can outlast knex's acquire timeout, which says
+  // nothing about replays. Room for all of them.
+  db = createDb(database.url, { poolMax: 20 });
   await migrateLatest(db);
   await db.schema.createTable('test_accounts', (t) => {
     t.text('account_id').primary();
@@ -277,16 +281,30 @@ describe('replayProjection', () => {
   });
 
   it('refuses a second replay of the same projection while one runs', async () => {
-    const slow: Projection = {
+    // The first replay is held inside its first batch (so it holds its lock) until the second has been refused.
+    let entered: () => void = () => {};
+    const running = new Promise<void>((resolve) => (entered = resolve));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: Projection = {
       ...witness,
       async project(events, ctx) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        entered();
+        await released;
         await witness.project(events, ctx);
       },
     };
-    const first = replayProjection(db, store, slow, { log: silentLogger, batchSize: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    await expect(replayProjection(db, store, slow, { log: silentLogger })).rejects.toThrow(/already running/);
+    const first = replayProjection(db, store, held, { log: silentLogger, batchSize: 100 });
+    try {
+      await running;
+      await expect(replayProjection(db, store, held, { log: silentLogger })).rejects.toThrow(/already running/);
+    } finally {
+      release();
+    }
     await first;
+    // Once the first is done, the lock is free again.
+    await expect(replayProjection(db, store, witness, { log: silentLogger })).resolves.toMatchObject({
+      events: expect.any(Number),
+    });
   });
 });

@@ -5,6 +5,7 @@ import { bootstrapFirstStart } from '../../src/app/bootstrap.ts';
 import type { AppContext } from '../../src/app/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startWorker, type Worker } from '../../src/dispatch/worker.ts';
+import type { GlobalPosition } from '../../src/eventstore/port.ts';
 import { answerClientErrors, createHttpApp } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
@@ -46,14 +47,10 @@ export async function startTestApp(
     log: silentLogger,
   });
   // Tests start once every read model has caught up with the first start's events, as a person would.
-  const head = await app.store.headPosition();
-  if (head)
-    await waitForProjection(
-      app.db,
-      projections.map((projection) => projection.name),
-      head,
-      { timeoutMs: 20_000 },
-    );
+  const head = await committedHead(app.db);
+  if (head && !(await waitForProjection(app.db, projectionNames(), head, { timeoutMs: 60_000 }))) {
+    throw new Error('the read models did not apply the first start’s events within 60 s');
+  }
   const http = createHttpApp(app);
   const server: Server = await new Promise((resolve) => {
     const listening = http.listen(0, '127.0.0.1', () => resolve(listening));
@@ -80,10 +77,9 @@ export async function startTestApp(
 
 /** Resolves once every read model has applied everything in the store as it is now (bounded: fails after). */
 export async function projectionsAtHead(running: TestApp, timeoutMs = 60_000): Promise<void> {
-  const head = await running.app.store.headPosition();
+  const head = await committedHead(running.app.db);
   if (!head) return;
-  const names = projections.map((projection) => projection.name);
-  if (!(await waitForProjection(running.app.db, names, head, { timeoutMs }))) {
+  if (!(await waitForProjection(running.app.db, projectionNames(), head, { timeoutMs }))) {
     throw new Error(`the read models did not reach the store's head within ${timeoutMs} ms`);
   }
 }
@@ -98,4 +94,28 @@ export async function eventually(check: () => Promise<boolean>, what: string, ti
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * How many events the store holds, committed: what "nothing was written" compares. Not the head position, which
+ * lags behind the last appends while any older transaction on the server is open (other test files share it).
+ */
+export async function committedEvents(running: TestApp): Promise<number> {
+  const { rows } = await running.app.db.raw('select count(*)::int as n from es_events');
+  return rows[0].n as number;
+}
+
+const projectionNames = () => projections.map((projection) => projection.name);
+
+/**
+ * The position of the last event committed to the store. Not `headPosition()`: that is the last event a reader
+ * may take yet, which lags behind committed events while any older transaction on the server is open (other test
+ * files share the server), so waiting for it may wait for less than what this test appended.
+ */
+export async function committedHead(db: TestApp['app']['db']): Promise<GlobalPosition | null> {
+  const { rows } = await db.raw(
+    'select transaction_id, position from es_events order by transaction_id desc, position desc limit 1',
+  );
+  const row = rows[0] as { transaction_id: string; position: string } | undefined;
+  return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.position) } : null;
 }

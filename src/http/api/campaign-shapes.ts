@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { normalizePhone, phoneRegion, placeholdersOf } from '../../domain/sms.ts';
+import { normalizePhone, phoneRegion } from '../../domain/sms.ts';
 
 /**
  * The campaign API's LivePerson Proactive 2.0 shapes: the request and answer schemas, our statuses in LivePerson's
@@ -11,7 +11,6 @@ import { normalizePhone, phoneRegion, placeholdersOf } from '../../domain/sms.ts
 
 export const MAX_CONSUMERS_PER_REQUEST = 1000;
 const MAX_VARIABLE_LENGTH = 1550;
-export const MAX_SCHEDULE_AHEAD_MS = 90 * 24 * 3_600_000;
 
 const hourMinute = z.object({ hour: z.number().int().min(0).max(24), minute: z.number().int().min(0).max(59) });
 const schedulingWindowSchema = z.object({
@@ -30,6 +29,8 @@ export const createCampaignBody = z.object({
     .transform(String)
     .optional(),
   consent: z.boolean(),
+  /** Beyond LivePerson (F14): how the recipients consented, recorded with the campaign. */
+  consentStatement: z.string().trim().min(1).max(1000).optional(),
   consumers: z.array(z.unknown()).min(1).max(MAX_CONSUMERS_PER_REQUEST),
   sendAt: z.union([z.iso.datetime({ offset: true }), z.number().int().positive()]).optional(),
   schedulingWindows: z.array(schedulingWindowSchema).min(1).max(7).optional(),
@@ -253,10 +254,10 @@ export function parseConsumer(raw: unknown): ParsedConsumer {
 
 /**
  * The FAQ's request-level rule: a handoff whose text takes variables needs a `variables` field on every consumer;
- * the first consumer without one (its index), else -1. An empty or partial one is that consumer's own error.
+ * the first consumer without one (its index), else -1 (the use case refuses it when the text has placeholders).
+ * An empty or partial one is that consumer's own error.
  */
-export function consumerWithoutVariables(consumers: unknown[], text: string): number {
-  if (placeholdersOf(text).length === 0) return -1;
+export function consumerWithoutVariables(consumers: unknown[]): number {
   return consumers.findIndex(
     (consumer) =>
       typeof consumer === 'object' &&

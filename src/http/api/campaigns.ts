@@ -1,15 +1,14 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { cancelCampaign, createSmsCampaign, type RecipientInput } from '../../app/campaigns.ts';
+import {
+  cancelCampaign,
+  checkConsentAndSchedule,
+  type RecipientInput,
+  requestSmsCampaign,
+} from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
-import { foldStream } from '../../app/handler.ts';
 import { loadHandoff } from '../../app/handoffs.ts';
 import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
-import * as account from '../../domain/account.ts';
-import { findSkill } from '../../domain/account-settings.ts';
-import { DomainError } from '../../domain/decider.ts';
-import { lookbackHours } from '../../domain/handoff.ts';
-import { DEFAULT_OPT_OUT_TEXT } from '../../domain/sms.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import {
   CAMPAIGN_STATUS,
@@ -22,32 +21,16 @@ import {
   errorMessageOf,
   iso,
   leIdsOf,
-  MAX_SCHEDULE_AHEAD_MS,
   MESSAGE_STATUS,
   type MessageRow,
   pageQuery,
   parseConsumer,
-  phoneFrom,
   windowFrom,
 } from './campaign-shapes.ts';
 import { createInAppCampaignFromApi, inAppChannelOf } from './campaigns-inapp.ts';
 import { sendApiError } from './errors.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
 import { createWhatsAppCampaignFromApi, handoffHasWhatsApp } from './whatsapp-campaign.ts';
-
-/** The handoff as the write side knows it (a just-created one counts), with its SMS channel and body. */
-async function smsTemplateOf(app: AppContext, accountId: string, templateId: string) {
-  const config = await loadHandoff(app, accountId, templateId);
-  if (!config) {
-    throw new DomainError('TEMPLATE_NOT_FOUND', 'templateId is not a handoff of this account.', 'templateId');
-  }
-  const channel = config.channels.find((candidate) => candidate.type === 'sms-twilio');
-  const body = channel?.messageComponents.find((component) => component.type === 'body');
-  if (!channel || !body) {
-    throw new DomainError('TEMPLATE_HAS_NO_SMS', 'The handoff has no SMS channel with a body.', 'templateId');
-  }
-  return { config, channel, body };
-}
 
 async function campaignRow(app: AppContext, accountId: string, campaignId: string) {
   return app.db('campaigns').where({ account_id: accountId, campaign_id: campaignId }).first<CampaignRow | undefined>();
@@ -78,97 +61,57 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
     async (req, res) => {
       const accountId = String(req.params.accountId);
       const body = req.parsedBody;
-      const now = new Date();
-      if (!body.consent) throw new DomainError('CONSENT_REQUIRED', 'consent must be true.', 'consent');
-      let sendAt: Date | undefined;
-      if (body.sendAt !== undefined) {
-        sendAt = new Date(body.sendAt);
-        if (sendAt.getTime() <= now.getTime() || sendAt.getTime() > now.getTime() + MAX_SCHEDULE_AHEAD_MS) {
-          throw new DomainError('INVALID_FIELD', 'sendAt must be in the future, at most 90 days ahead.', 'sendAt');
-        }
-      }
       const window = body.schedulingWindows ? windowFrom(body.schedulingWindows) : undefined;
+      const now = new Date();
+      const sendAt = body.sendAt === undefined ? undefined : new Date(body.sendAt);
       const handoff = await loadHandoff(app, accountId, body.templateId);
       if (handoff && handoffHasWhatsApp(handoff)) {
+        checkConsentAndSchedule({ consent: body.consent, sendAt, now });
         return createWhatsAppCampaignFromApi(app, req, res, { body, config: handoff, sendAt, window, now });
       }
       if (handoff && inAppChannelOf(handoff)) {
+        checkConsentAndSchedule({ consent: body.consent, sendAt, now });
         return createInAppCampaignFromApi(app, req, res, { body, config: handoff, sendAt, window, now });
       }
-      const template = await smsTemplateOf(app, accountId, body.templateId);
-
-      const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
-      const skill = findSkill(accountState.settings, body.skill);
-      if (!skill) {
-        throw new DomainError(
-          'UNKNOWN_SKILL',
-          `skill ${JSON.stringify(body.skill)} is not a skill of this account (by id or name).`,
-          'skill',
-        );
-      }
-      const outbound = body.outboundNumber ?? template.channel.outboundnumber;
-      if (!outbound) {
-        return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: outboundNumber', {
-          field: 'outboundNumber',
-        });
-      }
-      const senderAddress = phoneFrom(outbound);
-      const sender = Object.entries(accountState.settings.senders).find(
-        ([, candidate]) => candidate.channel === 'sms' && candidate.address === senderAddress,
-      );
-      if (!sender) {
-        throw new DomainError(
-          'UNKNOWN_SENDER',
-          'outboundNumber is not an SMS sender of this account.',
-          'outboundNumber',
-        );
-      }
-
-      const withoutVariables = consumerWithoutVariables(body.consumers, template.body.content);
-      if (withoutVariables >= 0) {
-        return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
-          field: `consumers.${withoutVariables}.variables`,
-        });
-      }
       const parsed = body.consumers.map(parseConsumer);
-      const usable = parsed.flatMap((consumer, index) => (consumer.error ? [] : [{ consumer, index }]));
-      const created = await createSmsCampaign(
+      const withoutVariables = consumerWithoutVariables(body.consumers);
+      const created = await requestSmsCampaign(
         { ...app, personalData: app.channels.personalData },
         {
           accountId,
           name: body.campaignName,
-          senderId: sender[0],
-          text: template.body.content,
-          optOutText: template.body.optOut ?? DEFAULT_OPT_OUT_TEXT,
-          skillId: skill[0],
-          lookbackHours: lookbackHours(template.config),
-          routeAllWithinLookback: template.config.routeAllWithinLookback,
-          source: 'api',
           handoffId: body.templateId,
+          skill: body.skill,
+          ...(body.outboundNumber !== undefined ? { senderNumber: body.outboundNumber } : {}),
+          source: 'api',
           consent: body.consent,
-          recipients: usable.map(
-            ({ consumer }): RecipientInput => ({
-              phone: consumer.phone,
-              variables: consumer.variables,
-            }),
+          consentStatement: body.consentStatement,
+          recipients: parsed.map(
+            (consumer): RecipientInput =>
+              consumer.error
+                ? { phone: null, rejected: consumer.error }
+                : { phone: consumer.phone, variables: consumer.variables },
           ),
+          ...(withoutVariables >= 0 ? { recipientWithoutVariables: withoutVariables } : {}),
           publish: true,
           // LivePerson sends a text its variables take past 140 characters as several messages.
           longTextAsSegments: true,
           sendAt,
-          window,
           now,
+          window,
         },
         { actor: req.apiClient!.clientId, correlationId: req.requestTraceId },
       );
 
-      const { acceptedConsumers, failedConsumers } = consumerOutcomes(parsed, usable, created.outcomes);
+      // Every consumer went to the use case (the refused ones as such), so outcomes are indexed as the body is.
+      const everyConsumer = parsed.map((_, index) => ({ index }));
+      const { acceptedConsumers, failedConsumers } = consumerOutcomes(parsed, everyConsumer, created.outcomes);
       if (created.position) {
         await waitForProjection(app.db, ['campaigns', 'campaign-messages'], created.position, { timeoutMs: 2000 });
       }
       res.status(201).json({
         proactiveCampaignId: created.campaignId,
-        ...leIdsOf(accountId, skill[0]),
+        ...leIdsOf(accountId, created.skillId!),
         requestTraceId: req.requestTraceId,
         acceptedConsumers,
         failedConsumers,

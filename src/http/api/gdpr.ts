@@ -143,11 +143,11 @@ export function gdprApiRoutes(app: AppContext, router: Router, registry: ApiRegi
     async (req, res) => {
       const accountId = String(req.params.accountId);
       const { optedOut, channel, ...identity } = req.parsedBody;
-      await recordConsentChange(deps, accountId, { ...identity, optedOut, channel }, 'api', {
+      const recorded = await recordConsentChange(deps, accountId, { ...identity, optedOut, channel }, 'api', {
         actor: req.apiClient!.clientId,
         correlationId: req.requestTraceId,
       });
-      res.json(await consentHistory(deps, accountId, identity));
+      res.json(await consentHistory(deps, accountId, identity, recorded.position));
     },
   );
 }

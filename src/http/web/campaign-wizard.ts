@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import multer from 'multer';
 import { loadAccount } from '../../app/accounts.ts';
-import { createSmsCampaign } from '../../app/campaigns.ts';
+import { DEFAULT_CONSENT_STATEMENT, requestSmsCampaign } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
 import { binaryKindOf, ENCODING_LABELS } from '../../app/csv-file.ts';
 import { CsvFileError, MAX_UPLOAD_ROWS, previewRecipients, type RecipientsPreview } from '../../app/csv-recipients.ts';
+import { flagCachedLandlines } from '../../app/line-types.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { callingCode, countryName } from '../../domain/phone-input.ts';
 import {
@@ -117,6 +118,8 @@ export function campaignWizardRoutes(app: AppContext): Router {
         when: field(req, 'when') || 'now',
         sendAt: field(req, 'sendAt'),
         consent: field(req, 'consent') === 'on',
+        consentStatement:
+          req.body?.consentStatement === undefined ? DEFAULT_CONSENT_STATEMENT.web : field(req, 'consentStatement'),
       },
       counter: messageLength(text, optOut),
       error,
@@ -189,6 +192,10 @@ export function campaignWizardRoutes(app: AppContext): Router {
       if (error instanceof CsvFileError) return refused(422, error.message);
       throw error;
     }
+    result = await flagCachedLandlines(
+      { db: app.db, personalData: app.channels.personalData },
+      { accountId: req.user!.accountId, settings: account.settings.lineTypeCheck, preview: result },
+    );
     const { valid, ...shown } = result;
     const stored: StoredPreview = { ...shown, accepted: valid.length, fileName: req.file?.originalname || null };
     const uploadId = valid.length > 0 ? randomUUID() : null;
@@ -261,7 +268,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
           throw new DomainError('INVALID_FIELD', 'Choose a time in the future to schedule the campaign.', 'sendAt');
         }
       }
-      const created = await createSmsCampaign(
+      const created = await requestSmsCampaign(
         { ...app, personalData: app.channels.personalData },
         {
           accountId,
@@ -271,6 +278,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
           optOutText: optOut,
           source: 'web',
           consent: field(req, 'consent') === 'on',
+          consentStatement: field(req, 'consentStatement'),
           recipients: parsed.recipients,
           publish: true,
           sendAt,

@@ -4,6 +4,7 @@ import { type ConsumerIdentityInput, erasureStatus, requestErasure } from '../..
 import { consentHistory, recordConsentChange } from '../../app/gdpr-consent.ts';
 import { erasurePreview, exportConsumer } from '../../app/gdpr-export.ts';
 import { DomainError } from '../../domain/decider.ts';
+import type { GlobalPosition } from '../../eventstore/port.ts';
 import { gdprDeps } from '../api/gdpr.ts';
 import { httpStatus } from '../domain-statuses.ts';
 import { renderError } from '../errors.ts';
@@ -124,17 +125,20 @@ export function gdprWebRoutes(app: AppContext): Router {
   router.post('/gdpr/consent', admin, async (req, res) => {
     const action = String(req.body?.action ?? 'show');
     try {
+      let recorded: GlobalPosition | null = null;
       if (action === 'opt-out' || action === 'opt-in') {
         const channel = ['sms', 'whatsapp', 'inapp'].includes(req.body?.channel) ? String(req.body.channel) : 'sms';
-        await recordConsentChange(
+        ({ position: recorded } = await recordConsentChange(
           deps,
           req.user!.accountId,
           { ...identityOf(req), optedOut: action === 'opt-out', channel },
           'web',
           { actor: req.user!.userId },
-        );
+        ));
       }
-      await renderIndex(req, res, { consent: await consentHistory(deps, req.user!.accountId, identityOf(req)) });
+      await renderIndex(req, res, {
+        consent: await consentHistory(deps, req.user!.accountId, identityOf(req), recorded),
+      });
     } catch (error) {
       await refusedInput(req, res, error, 'consent');
     }

@@ -8,6 +8,7 @@ import {
   setDefaultTimeZone,
   setLineTypeCheck,
   setReceivingWindow,
+  setRetentionPeriod,
   setSenderRate,
   setSendRate,
   setWhatsAppSettings,
@@ -15,7 +16,13 @@ import {
 import { loadAccount } from '../../app/accounts.ts';
 import { createApiClient, revokeApiClient } from '../../app/api-clients.ts';
 import type { AppContext } from '../../app/context.ts';
-import { API_SCOPES, DEFAULT_ACCOUNT_SEND_RATE, WEEKDAYS, type WeeklyWindow } from '../../domain/account-settings.ts';
+import {
+  API_SCOPES,
+  DEFAULT_ACCOUNT_SEND_RATE,
+  MAX_RETENTION_DAYS,
+  WEEKDAYS,
+  type WeeklyWindow,
+} from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { countryChoices } from '../../domain/phone-input.ts';
 import { DEFAULT_SMS_WINDOW } from '../../domain/receiving-window.ts';
@@ -62,6 +69,8 @@ export function settingsRoutes(app: AppContext): Router {
       idleMinutes: settings.conversationIdleMinutes,
       lineTypeCheck: settings.lineTypeCheck,
       whatsapp: settings.whatsapp,
+      retentionDays: settings.retentionDays,
+      maxRetentionDays: MAX_RETENTION_DAYS,
       apiClients: Object.entries(settings.apiClients).map(([id, client]) => ({ id, ...client })),
       scopes: API_SCOPES,
       canEdit: (EDITORS as readonly string[]).includes(req.user!.role),
@@ -218,6 +227,26 @@ export function settingsRoutes(app: AppContext): Router {
       return setWhatsAppSettings(
         app,
         { accountId: accountId(req), mediaHosts: text(req, 'mediaHosts'), fallbackOptOut },
+        context(req),
+      );
+    }),
+  );
+
+  router.post(
+    '/settings/retention',
+    requireRole(...EDITORS),
+    change('retention', (req) => {
+      const days = text(req, 'retentionDays');
+      if (days !== '' && !/^\d+$/.test(days)) {
+        throw new DomainError(
+          'INVALID_RETENTION',
+          'The retention period is a whole number of days, or empty to keep everything.',
+          'retentionDays',
+        );
+      }
+      return setRetentionPeriod(
+        app,
+        { accountId: accountId(req), days: days === '' ? null : Number(days) },
         context(req),
       );
     }),

@@ -43,7 +43,10 @@ export function publishError(error: DomainError): { code: string; message: strin
         'Tick “These consumers agreed to receive messages from us” to confirm you have their consent, then publish again. Outbound sends only to consumers who agreed.',
       );
     case 'INVALID_FIELD':
-      return field === 'name' ? say('Give the campaign a name (up to 255 characters).') : say(error.message);
+      if (field === 'name') return say('Give the campaign a name (up to 255 characters).');
+      if (field === 'sendAt')
+        return say('Choose a time in the future, at most 90 days ahead, to schedule the campaign.');
+      return say(error.message);
     case 'UNKNOWN_SENDER':
       return say('Choose the SMS number to send from. If the list is empty, add a sender in Settings first.');
     case 'PROACTIVE_NOT_ACTIVE':

@@ -7,7 +7,7 @@ import { createApiClient } from '../../../src/app/api-clients.ts';
 import { API_SCOPES } from '../../../src/domain/account-settings.ts';
 import { waitForProjection } from '../../../src/projections/wait.ts';
 import { phone, readyAccount, SYSTEM } from '../../dispatch/support.ts';
-import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../../support/app.ts';
+import { committedHead, eventually, projectionsAtHead, startTestApp, type TestApp } from '../../support/app.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
 const json = (response: Response): Promise<any> => response.json();
@@ -251,7 +251,7 @@ describe('campaign API (LivePerson Proactive 2.0 shapes)', () => {
           .map((delivery) => delivery.body.id),
       );
     await eventually(async () => sentIds().size === 992, 'every SENT received', 240_000);
-    const head = (await running.app.store.headPosition())!;
+    const head = (await committedHead(running.app.db))!;
     expect(await waitForProjection(running.app.db, 'reactor:status-webhooks', head, { timeoutMs: 120_000 })).toBe(true);
     const made: string[] = (
       await running.app

@@ -5,7 +5,7 @@ import { createApiClient } from '../../../src/app/api-clients.ts';
 import { API_SCOPES } from '../../../src/domain/account-settings.ts';
 import { waitForProjection } from '../../../src/projections/wait.ts';
 import { readyAccount, SYSTEM } from '../../dispatch/support.ts';
-import { startTestApp, type TestApp } from '../../support/app.ts';
+import { committedEvents, startTestApp, type TestApp } from '../../support/app.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
 const json = (response: Response): Promise<any> => response.json();
@@ -83,7 +83,7 @@ describe('hostile input on the Outbound API', () => {
       ([path, operations]) => Object.keys(operations).map((method) => ({ path, method })),
     );
     expect(routes.length).toBeGreaterThanOrEqual(12);
-    const before = await running.app.store.headPosition();
+    const before = await committedEvents(running);
 
     const hostileString = fc.oneof(
       fc.string({ maxLength: 40 }),
@@ -173,7 +173,7 @@ describe('hostile input on the Outbound API', () => {
     expect(problems).toEqual([]);
     // Nothing reached the prototype, and no hostile request wrote an event.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await committedEvents(running)).toBe(before);
   }, 300_000);
 });
 
@@ -295,7 +295,7 @@ describe('text Postgres cannot store (NUL, lone surrogates)', () => {
       parameters?: { name: string; in: string }[];
       requestBody?: { content: { 'application/json': { schema: Record<string, unknown> } } };
     };
-    const before = await running.app.store.headPosition();
+    const before = await committedEvents(running);
     const problems: string[] = [];
     let checked = 0;
     for (const [openApiPath, operations] of Object.entries(
@@ -356,7 +356,7 @@ describe('text Postgres cannot store (NUL, lone surrogates)', () => {
     expect(problems).toEqual([]);
     // Nested fields were reached: a consumer's number and variables, a handoff channel's message text.
     expect(checked).toBeGreaterThanOrEqual(30);
-    expect(await running.app.store.headPosition()).toEqual(before);
+    expect(await committedEvents(running)).toBe(before);
     expect(await running.app.db('handoff_names').where('name_key', 'like', 'hostile%').count('* as n')).toEqual([
       { n: '2' },
     ]);

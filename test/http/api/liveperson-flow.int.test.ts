@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForProjection } from '../../../src/projections/wait.ts';
+import { committedHead } from '../../support/app.ts';
 import {
   json,
   type LivePersonBrand,
@@ -51,7 +52,7 @@ async function reply(from: string, body: string) {
     body: JSON.stringify({ from, to: `+${OUTBOUND_NUMBER}`, body }),
   });
   expect(response.status).toBeLessThan(300);
-  const head = await brand.running.app.store.headPosition();
+  const head = await committedHead(brand.running.app.db);
   if (head) await waitForProjection(brand.running.app.db, ['conversations', 'opt-outs'], head, { timeoutMs: 10_000 });
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForProjection } from '../../../src/projections/wait.ts';
+import { committedHead } from '../../support/app.ts';
 import {
   json,
   type LivePersonBrand,
@@ -29,7 +30,7 @@ afterAll(async () => {
 const FAQ_STATUSES = ['DELIVERED', 'DRAFT', 'TOO_MANY_VARIABLES', 'FAILED', 'NOT_SENT', 'SKIPPED', 'SCHEDULED'];
 
 async function settle() {
-  const head = await brand.running.app.store.headPosition();
+  const head = await committedHead(brand.running.app.db);
   if (head) {
     await waitForProjection(brand.running.app.db, ['conversations', 'opt-outs', 'campaign-messages'], head, {
       timeoutMs: 10_000,
