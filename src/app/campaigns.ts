@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as account from '../domain/account.ts';
-import { findSkill, type WeeklyWindow } from '../domain/account-settings.ts';
+import { requireSkill, type WeeklyWindow } from '../domain/account-settings.ts';
 import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
 import { DAILY_CAP } from '../domain/dispatch.ts';
@@ -185,7 +185,7 @@ export async function createSmsCampaign(deps: CampaignDeps, input: NewSmsCampaig
       consentStatement: input.consentStatement?.trim() || DEFAULT_CONSENT_STATEMENT[input.source],
       ...(input.window ? { window: input.window } : {}),
     },
-    { valid, outcomes, publish: input.publish, sendAt: input.sendAt, now },
+    { valid, outcomes, ...phoneRecipients, publish: input.publish, sendAt: input.sendAt, now },
     context,
   );
 }
@@ -199,14 +199,36 @@ export interface ValidRecipient {
   segments: number;
 }
 
+/** How a campaign to numbers (SMS, WhatsApp) seals its recipients and answers the accepted ones. */
+export const phoneRecipients = {
+  seal: (recipient: ValidRecipient) => ({ phone: recipient.phone, variables: recipient.variables }),
+  accepted: (recipient: ValidRecipient, messageId: string): RecipientOutcome => ({
+    index: recipient.index,
+    phoneNumber: recipient.phone,
+    messageId,
+  }),
+};
+
 /**
- * Appends a checked campaign: its draft, its recipients sealed in batches, and its publication when asked;
+ * Appends a checked campaign of any channel: its draft, its recipients sealed in batches (each as `seal` says,
+ * under its consumer's key and the campaign's, so that retention can shred them), and its publication when asked;
  * answers each recipient's outcome in input order.
  */
-export async function appendCampaign(
+export async function appendCampaign<
+  Recipient extends { index: number; ref: string; segments?: number },
+  Outcome extends { index: number },
+>(
   deps: CampaignDeps,
   draft: Omit<campaign.CampaignDrafted, 'campaignId'>,
-  input: { valid: ValidRecipient[]; outcomes: RecipientOutcome[]; publish: boolean; sendAt?: Date; now: Date },
+  input: {
+    valid: Recipient[];
+    outcomes: Outcome[];
+    seal: (recipient: Recipient) => unknown;
+    accepted: (recipient: Recipient, messageId: string) => Outcome;
+    publish: boolean;
+    sendAt?: Date;
+    now: Date;
+  },
   context: CommandContext,
 ) {
   const { valid, outcomes, now } = input;
@@ -245,8 +267,8 @@ export async function appendCampaign(
         rows: valid.map((recipient) => recipient.index),
         recipients: valid.map((recipient) => ({
           consumerRef: recipient.ref,
-          sealed: sealFor(recipient.ref, { phone: recipient.phone, variables: recipient.variables }),
-          ...(recipient.segments > 1 ? { segments: recipient.segments } : {}),
+          sealed: sealFor(recipient.ref, input.seal(recipient)),
+          ...(recipient.segments !== undefined && recipient.segments > 1 ? { segments: recipient.segments } : {}),
         })),
       },
       context,
@@ -256,8 +278,7 @@ export async function appendCampaign(
     for (const event of added.events) {
       if (event.type !== 'RecipientsAdded') continue;
       for (const recipient of event.data.recipients) {
-        const source = byRef.get(recipient.consumerRef)!;
-        outcomes.push({ index: source.index, phoneNumber: source.phone, messageId: recipient.messageId });
+        outcomes.push(input.accepted(byRef.get(recipient.consumerRef)!, recipient.messageId));
       }
     }
   }
@@ -311,14 +332,7 @@ export async function requestSmsCampaign(deps: CampaignDeps, request: SmsCampaig
   checkConsentAndSchedule({ consent: request.consent, sendAt: request.sendAt, now });
   const template = handoffId ? await smsTemplateOf(deps, request.accountId, handoffId) : null;
   const settings = foldStream(account, await deps.store.read(account.accountStream(request.accountId))).settings;
-  const skillFound = skill === undefined ? undefined : findSkill(settings, skill);
-  if (skill !== undefined && !skillFound) {
-    throw new DomainError(
-      'UNKNOWN_SKILL',
-      `skill ${JSON.stringify(skill)} is not a skill of this account (by id or name).`,
-      'skill',
-    );
-  }
+  const skillFound = skill === undefined ? undefined : requireSkill(settings, skill);
   let sender = senderId;
   if (sender === undefined) {
     const number = senderNumber ?? template?.channel.outboundnumber;

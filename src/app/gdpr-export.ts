@@ -43,7 +43,7 @@ export async function exportConsumer(
   const ref = identity.ref;
   const head = await deps.store.headPosition();
   if (head) {
-    await waitForProjection(deps.db, ['audit-events', 'campaign-messages', 'conversations', 'consent-history'], head, {
+    await waitForProjection(deps.db, ['audit-events', 'campaign-messages', 'conversations', 'consent-history', 'inapp-devices'], head, {
       timeoutMs: 10_000,
     });
   }
@@ -176,6 +176,24 @@ export async function exportConsumer(
     .where({ account_id: accountId, consumer_ref: ref })
     .first('opted_out as optedOut', 'keyword', 'channel', 'via', 'changed_at as changedAt');
 
+  // In-App (F6): the devices registered for the consumer now, with their push tokens.
+  const deviceRows = await deps
+    .db('inapp_devices')
+    .where({ account_id: accountId, consumer_ref: ref })
+    .orderBy('registered_at')
+    .select('device_id', 'app_id', 'platform', 'time_zone', 'registered_at', 'sealed_token');
+  const devices = [];
+  for (const row of deviceRows) {
+    devices.push({
+      deviceId: row.device_id,
+      appId: row.app_id,
+      platform: row.platform,
+      timeZone: row.time_zone,
+      registeredAt: row.registered_at,
+      push: await open(row.sealed_token),
+    });
+  }
+
   const exportId = randomUUID();
   const exportedAt = new Date().toISOString();
   await handleCommand(
@@ -194,6 +212,7 @@ export async function exportConsumer(
     events: exportedEvents,
     campaignMessages: messages,
     conversations,
+    devices,
     consent: {
       campaigns: campaignConsent,
       current: optOut ?? null,
@@ -208,10 +227,11 @@ async function openEventData(
   ref: string,
   open: (sealed: unknown) => Promise<unknown>,
 ): Promise<Record<string, unknown>> {
-  const { sealed, sealedPhone, firstMessage, recipients, ...rest } = event.data as Record<string, unknown>;
+  const { sealed, sealedPhone, sealedToken, firstMessage, recipients, ...rest } = event.data as Record<string, unknown>;
   const data: Record<string, unknown> = { ...rest };
   if (sealed !== undefined) data.personalData = await open(sealed);
   if (sealedPhone !== undefined) data.phone = await open(sealedPhone);
+  if (sealedToken !== undefined) data.push = await open(sealedToken);
   if (firstMessage && typeof firstMessage === 'object') {
     const { sealed: text, ...first } = firstMessage as Record<string, unknown>;
     data.firstMessage = { ...first, personalData: await open(text) };

@@ -1,20 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import * as account from '../domain/account.ts';
 import type { WeeklyWindow } from '../domain/account-settings.ts';
-import * as campaign from '../domain/campaign.ts';
 import { DomainError } from '../domain/decider.ts';
 import { appOf } from '../domain/inapp.ts';
 import { checkImageUrl, checkLinkUrl, INAPP_TEXT_MAX, renderInApp } from '../domain/inapp-message.ts';
-import type { GlobalPosition } from '../eventstore/port.ts';
-import { seal } from '../infra/personal-data.ts';
-import { type CampaignDeps, publishCampaign } from './campaigns.ts';
-import { type CommandContext, foldStream, handleCommand } from './handler.ts';
+import { appendCampaign, type CampaignDeps } from './campaigns.ts';
+import { type CommandContext, foldStream } from './handler.ts';
 import { imageHostsOf } from './handoff-inapp.ts';
 import { inAppConsumerIdSchema, loadInAppApps } from './inapp.ts';
 
 /**
  * An In-App campaign (F6): recipients are the brand's consumer ids (LivePerson's `consumerContent.inapp`), each
- * sealed with its variables under the consumer's key (the handoff's defaults fill what a consumer leaves out).
+ * sealed with its variables under the consumer's and the campaign's key (the handoff's defaults fill what a
+ * consumer leaves out).
  * Whether a consumer has a device is decided when the message is due (Skipped `no-device`): a device may register
  * before a scheduled send.
  */
@@ -35,6 +32,8 @@ export interface NewInAppCampaign {
   source: 'web' | 'api';
   handoffId?: string | null;
   consent: boolean;
+  /** What the consumers agreed to (F14); LivePerson's bodies send only consent: true, and get the default. */
+  consentStatement?: string;
   recipients: { consumerId: unknown; variables?: Record<string, unknown> }[];
   publish: boolean;
   sendAt?: Date;
@@ -104,81 +103,45 @@ export async function createInAppCampaign(deps: CampaignDeps, input: NewInAppCam
     valid.push({ index, recipient: { consumerId, variables }, ref });
   }
 
-  const now = input.now ?? new Date();
-  const campaignId = randomUUID().replace(/-/g, '');
-  const stream = campaign.campaignStream(campaignId);
-  let position: GlobalPosition | null = (
-    await handleCommand(
-      deps.store,
-      stream,
-      campaign,
-      {
-        type: 'DraftCampaign',
-        accountId: input.accountId,
-        campaignId,
-        name,
-        channel: 'inapp',
-        senderId: input.appId,
-        senderAddress: input.appId,
-        skillId: input.skillId ?? null,
-        text: input.text,
-        optOutText: '',
-        lookbackHours: input.lookbackHours ?? 30 * 24,
-        routeAllWithinLookback: input.routeAllWithinLookback ?? false,
-        source: input.source,
-        handoffId: input.handoffId ?? null,
-        consent: input.consent,
-        ...(input.window ? { window: input.window } : {}),
-        inapp: {
-          appId: input.appId,
-          title: input.title,
-          notificationBody: input.notificationBody ?? null,
-          imageUrl,
-          linkUrl,
-        },
+  return appendCampaign(
+    deps,
+    {
+      accountId: input.accountId,
+      name,
+      channel: 'inapp',
+      senderId: input.appId,
+      senderAddress: input.appId,
+      skillId: input.skillId ?? null,
+      text: input.text,
+      optOutText: '',
+      lookbackHours: input.lookbackHours ?? 30 * 24,
+      routeAllWithinLookback: input.routeAllWithinLookback ?? false,
+      source: input.source,
+      handoffId: input.handoffId ?? null,
+      consent: input.consent,
+      ...(input.consentStatement?.trim() ? { consentStatement: input.consentStatement.trim() } : {}),
+      ...(input.window ? { window: input.window } : {}),
+      inapp: {
+        appId: input.appId,
+        title: input.title,
+        notificationBody: input.notificationBody ?? null,
+        imageUrl,
+        linkUrl,
       },
-      context,
-    )
-  ).position;
-  const keys = await deps.personalData.ensureKeys(
-    input.accountId,
-    valid.map((entry) => entry.ref),
+    },
+    {
+      valid,
+      outcomes,
+      seal: (entry) => entry.recipient,
+      accepted: (entry, messageId): InAppRecipientOutcome => ({
+        index: entry.index,
+        consumerId: entry.recipient.consumerId,
+        messageId,
+      }),
+      publish: input.publish,
+      sendAt: input.sendAt,
+      now: input.now ?? new Date(),
+    },
+    context,
   );
-  if (valid.length > 0) {
-    const added = await handleCommand(
-      deps.store,
-      stream,
-      campaign,
-      {
-        type: 'AddRecipients',
-        accountId: input.accountId,
-        campaignId,
-        rows: valid.map((entry) => entry.index),
-        recipients: valid.map((entry) => ({
-          consumerRef: entry.ref,
-          sealed: seal(keys.get(entry.ref)!, entry.recipient),
-        })),
-      },
-      context,
-    );
-    position = added.position ?? position;
-    const byRef = new Map(valid.map((entry) => [entry.ref, entry]));
-    for (const event of added.events) {
-      if (event.type !== 'RecipientsAdded') continue;
-      for (const recipient of event.data.recipients) {
-        const source = byRef.get(recipient.consumerRef)!;
-        outcomes.push({ index: source.index, consumerId: source.recipient.consumerId, messageId: recipient.messageId });
-      }
-    }
-    if (input.publish) {
-      const published = await publishCampaign(
-        deps,
-        { accountId: input.accountId, campaignId, sendAt: input.sendAt, now },
-        context,
-      );
-      position = published.position ?? position;
-    }
-  }
-  outcomes.sort((a, b) => a.index - b.index);
-  return { campaignId, outcomes, position };
 }

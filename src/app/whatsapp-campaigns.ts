@@ -8,7 +8,13 @@ import {
   type WhatsAppRoute,
   whatsappValues,
 } from '../domain/whatsapp.ts';
-import { appendCampaign, type CampaignDeps, type RecipientOutcome, type ValidRecipient } from './campaigns.ts';
+import {
+  appendCampaign,
+  type CampaignDeps,
+  phoneRecipients,
+  type RecipientOutcome,
+  type ValidRecipient,
+} from './campaigns.ts';
 import { type CommandContext, foldStream } from './handler.ts';
 import { usableTemplate } from './handoff-whatsapp.ts';
 
@@ -31,6 +37,8 @@ export interface NewWhatsAppCampaign {
   source: 'web' | 'api';
   handoffId?: string | null;
   consent: boolean;
+  /** What the consumers agreed to (F14); LivePerson's bodies send only consent: true, and get the default. */
+  consentStatement?: string;
   recipients: WhatsAppRecipient[];
   publish: boolean;
   sendAt?: Date;
@@ -126,6 +134,7 @@ export async function createWhatsAppCampaign(deps: CampaignDeps, input: NewWhats
       source: input.source,
       handoffId: input.handoffId ?? null,
       consent: input.consent,
+      ...(input.consentStatement?.trim() ? { consentStatement: input.consentStatement.trim() } : {}),
       ...(input.window ? { window: input.window } : {}),
       whatsapp: {
         templateId: template.id,
@@ -135,7 +144,7 @@ export async function createWhatsAppCampaign(deps: CampaignDeps, input: NewWhats
         fallback,
       },
     },
-    { valid, outcomes, publish: input.publish, sendAt: input.sendAt, now: input.now ?? new Date() },
+    { valid, outcomes, ...phoneRecipients, publish: input.publish, sendAt: input.sendAt, now: input.now ?? new Date() },
     context,
   );
 }

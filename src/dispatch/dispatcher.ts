@@ -25,6 +25,7 @@ import { BoundedMap } from '../infra/bounded-map.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ConsumerKeyErasedError, type PersonalData } from '../infra/personal-data.ts';
+import { DailyAllowance } from './daily-allowance.ts';
 import { PollingLoop } from './polling-loop.ts';
 import type { ClaimedMessage, DispatchQueue } from './queue.ts';
 import type { SendRateLimiter } from './rate-limits.ts';
@@ -64,6 +65,7 @@ type Outcome = 'sent' | 'skipped' | 'deferred' | 'failed' | 'retry' | 'reconcile
 export class Dispatcher {
   private readonly loop: PollingLoop;
   private readonly campaigns: StreamCache<campaign.Campaign>;
+  private readonly allowance: DailyAllowance;
   private readonly accounts: StreamCache<account.Account>;
   private readonly templateOf: ReturnType<typeof whatsappTemplateOf>;
 
@@ -71,6 +73,7 @@ export class Dispatcher {
     this.campaigns = new StreamCache(deps.store, campaign, 1000);
     this.accounts = new StreamCache(deps.store, account, 2000);
     this.templateOf = whatsappTemplateOf(deps.store);
+    this.allowance = new DailyAllowance(deps.db, deps.dailyCap ?? DAILY_CAP);
     this.loop = new PollingLoop(() => this.dispatchOnce(), { idleMs: 100, log: deps.log, what: 'dispatch' });
   }
 
@@ -143,7 +146,8 @@ export class Dispatcher {
     const now = this.now();
     const facts = await this.loadFacts(claim.accountId, known.state, now);
     const decision = decideDispatch(facts);
-    if (facts.allowanceHeld && decision.kind !== 'start') this.giveBackAllowance(claim.accountId, now);
+    if (facts.allowanceHeld && decision.kind !== 'start')
+      this.allowance.giveBack(claim.accountId, facts.message.queued!.channel, now);
     const ids = { accountId: claim.accountId, campaignId: known.state.queued.campaignId, messageId: claim.messageId };
     const nowIso = now.toISOString();
     switch (decision.kind) {
@@ -322,7 +326,7 @@ export class Dispatcher {
         { db: this.deps.db, log: this.deps.log, lineTypes: this.deps.lineTypes },
         { accountId, consumerRef: queued.consumerRef, phone: recipient.phone, settings: lineTypeCheck, now },
       ));
-    const allowanceHeld = needsDailyAllowance(state) && (await this.takeAllowance(accountId, now));
+    const allowanceHeld = needsDailyAllowance(state) && (await this.allowance.take(accountId, queued.channel, now));
     return {
       accountId,
       message: state,
@@ -356,45 +360,6 @@ export class Dispatcher {
       this.zoneCache.set(prefix, zones);
     }
     return zones;
-  }
-
-  private readonly allowances = new Map<string, number>();
-
-  private allowanceKey(accountId: string, now: Date): string {
-    return `${accountId}|${now.toISOString().slice(0, 10)}`;
-  }
-
-  /**
-   * Takes one unit of the account's daily cap. The cap is counted in Postgres so that all workers share it, but
-   * in blocks of 100: one shared row updated per message would make every send of an account wait on the same
-   * row lock.
-   */
-  private async takeAllowance(accountId: string, now: Date): Promise<boolean> {
-    const cap = this.dailyCap;
-    const day = now.toISOString().slice(0, 10);
-    const key = this.allowanceKey(accountId, now);
-    const left = this.allowances.get(key) ?? 0;
-    if (left > 0) {
-      this.allowances.set(key, left - 1);
-      return true;
-    }
-    const block = Math.min(100, cap);
-    const { rows } = await this.deps.db.raw(
-      `insert into daily_send_counters (account_id, channel, day, count) values (?, 'sms', ?, ?)
-       on conflict (account_id, channel, day) do update set count = daily_send_counters.count + excluded.count
-       returning count`,
-      [accountId, day, block],
-    );
-    const granted = Math.max(0, Math.min(block, cap - (Number(rows[0].count) - block)));
-    if (granted === 0) return false;
-    this.allowances.set(key, (this.allowances.get(key) ?? 0) + granted - 1);
-    return true;
-  }
-
-  /** A unit taken for a message that was not sent after all goes back to this worker's block. */
-  private giveBackAllowance(accountId: string, now: Date): void {
-    const key = this.allowanceKey(accountId, now);
-    this.allowances.set(key, (this.allowances.get(key) ?? 0) + 1);
   }
 }
 

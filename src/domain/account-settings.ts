@@ -112,6 +112,19 @@ export function findSkill(settings: AccountSettings, idOrName: string): [string,
   return Object.entries(settings.skills).find(([id, skill]) => id === idOrName || skill.name.toLowerCase() === wanted);
 }
 
+/** A campaign's skill by id or name (any case); refused naming the field when the account has no such skill. */
+export function requireSkill(settings: AccountSettings, idOrName: string): [string, { name: string }] {
+  const found = findSkill(settings, idOrName);
+  if (!found) {
+    throw new DomainError(
+      'UNKNOWN_SKILL',
+      `skill ${JSON.stringify(idOrName)} is not a skill of this account (by id or name).`,
+      'skill',
+    );
+  }
+  return found;
+}
+
 export const initialSettings = (): AccountSettings => ({
   senders: {},
   sendRates: {},

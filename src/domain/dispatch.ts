@@ -148,7 +148,7 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
   });
   if (!window.open) return { kind: 'defer', until: window.until, zones: window.zones };
   if (needsDailyAllowance(message) && !facts.withinDailyCap) {
-    return { kind: 'skip', reason: 'daily-cap', detail: `At most ${facts.dailyCap} SMS per day per account.` };
+    return { kind: 'skip', reason: 'daily-cap', detail: dailyCapDetail(facts.dailyCap, queued.channel) };
   }
 
   // A message that fell back from WhatsApp goes as the prioritized channel's SMS text.
@@ -164,6 +164,13 @@ export function decideDispatch(facts: DispatchFacts): DispatchDecision {
     channelRate: account.settings.sendRates[queued.channel] ?? DEFAULT_ACCOUNT_SEND_RATE,
   };
   return queued.channel === 'whatsapp' ? decideWhatsAppStart(facts, send) : { kind: 'start', send };
+}
+
+const CHANNEL_NAMES: Record<Channel, string> = { sms: 'SMS', whatsapp: 'WhatsApp', inapp: 'In-App' };
+
+/** Why a message was skipped for the daily cap, which is counted per channel (F15). */
+export function dailyCapDetail(cap: number, channel: Channel): string {
+  return `At most ${cap} ${CHANNEL_NAMES[channel]} messages per day per account.`;
 }
 
 function startedAt(message: Message): Date {

@@ -1,5 +1,5 @@
 import { DEFAULT_ACCOUNT_SEND_RATE } from './account-settings.ts';
-import type { DispatchDecision, DispatchFacts } from './dispatch.ts';
+import { type DispatchDecision, type DispatchFacts, dailyCapDetail, needsDailyAllowance } from './dispatch.ts';
 import { appOf, deviceFor, type InAppApps } from './inapp.ts';
 import { nextOpening } from './receiving-window.ts';
 import { renderSms } from './sms.ts';
@@ -27,8 +27,8 @@ export function decideInAppDispatch(facts: DispatchFacts, inAppApps: InAppApps |
     defaultZone: account.settings.defaultTimeZone,
   });
   if (!window.open) return { kind: 'defer', until: window.until, zones: window.zones };
-  if (message.attempts === 0 && !facts.withinDailyCap) {
-    return { kind: 'skip', reason: 'daily-cap', detail: `At most ${facts.dailyCap} messages per day per account.` };
+  if (needsDailyAllowance(message) && !facts.withinDailyCap) {
+    return { kind: 'skip', reason: 'daily-cap', detail: dailyCapDetail(facts.dailyCap, 'inapp') };
   }
   const recipient = facts.recipient!;
   const rendered = renderSms(draft.text, recipient.variables);

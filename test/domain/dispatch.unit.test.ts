@@ -185,7 +185,7 @@ describe('dispatch decider', () => {
     it('a first attempt past the account’s daily cap', () => {
       given({ withinDailyCap: false })
         .when(noon)
-        .then({ kind: 'skip', reason: 'daily-cap', detail: 'At most 100000 SMS per day per account.' });
+        .then({ kind: 'skip', reason: 'daily-cap', detail: 'At most 100000 SMS messages per day per account.' });
     });
 
     it('but not a retry past the daily cap: its first attempt was counted', () => {

@@ -16,8 +16,11 @@ let running: TestApp;
 const sessions = new Map<Role, WebSession>();
 const READ_ONLY: Role[] = ['auditor', 'agent', 'agent_manager'];
 const INBOX_WRITES = /^\/inbox\/:id\/(reply|transfer|close)$/;
-/** Routes outside the web tool's roles: their own authentication (API tokens, Twilio signatures) or none needed. */
-const OUTSIDE = /^\/(api|oauth|sentinel|webhooks|sandbox)(\/|$)|^\/(login|logout)$/;
+/**
+ * Routes outside the web tool's roles: their own authentication (API tokens, Twilio signatures, the In-App
+ * window's signed link, /m/:token, which a consumer opens) or none needed.
+ */
+const OUTSIDE = /^\/(api|oauth|sentinel|webhooks|sandbox|m)(\/|$)|^\/(login|logout)$/;
 
 beforeAll(async () => {
   running = await startTestApp();

@@ -155,4 +155,22 @@ describe('device registration API', () => {
     });
     expect(refused.status).toBe(403);
   });
+
+  it("is part of the consumer's data export: each device with its push token opened, the events too", async () => {
+    await register('user4', { appId: 'com.example.shop', platform: 'ios', pushToken: 'tok-export-4' });
+    const gdpr = await apiAs(running, ['gdpr:read']);
+    const response = await gdpr('/gdpr/export?consumerId=user4');
+    expect(response.status).toBe(200);
+    const exported = await json(response);
+    expect(exported.devices).toEqual([
+      expect.objectContaining({
+        appId: 'com.example.shop',
+        platform: 'ios',
+        push: { consumerId: 'user4', pushToken: 'tok-export-4' },
+      }),
+    ]);
+    const registered = exported.events.find((event: { type: string }) => event.type === 'InAppDeviceRegistered');
+    expect(registered.data.push).toEqual({ consumerId: 'user4', pushToken: 'tok-export-4' });
+    expect(JSON.stringify(registered.data)).not.toContain('sealedToken');
+  });
 });

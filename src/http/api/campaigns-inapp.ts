@@ -5,9 +5,7 @@ import { foldStream } from '../../app/handler.ts';
 import { inAppPartsOf } from '../../app/handoff-inapp.ts';
 import { createInAppCampaign, MISSING_INAPP } from '../../app/inapp-campaigns.ts';
 import * as account from '../../domain/account.ts';
-import type { WeeklyWindow } from '../../domain/account-settings.ts';
-import { findSkill } from '../../domain/account-settings.ts';
-import { DomainError } from '../../domain/decider.ts';
+import { requireSkill, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import { type createCampaignBody, leIdsOf } from './campaign-shapes.ts';
@@ -49,14 +47,7 @@ export async function createInAppCampaignFromApi(
   const { body, config } = input;
   const parts = inAppPartsOf(inAppChannelOf(config)!);
   const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
-  const skill = findSkill(accountState.settings, body.skill);
-  if (!skill) {
-    throw new DomainError(
-      'UNKNOWN_SKILL',
-      `skill ${JSON.stringify(body.skill)} is not a skill of this account (by id or name).`,
-      'skill',
-    );
-  }
+  const skill = requireSkill(accountState.settings, body.skill);
   const entries = body.consumers.map((entry) => ({
     entry: (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>,
     consumerId: consumerIdOf(entry),
@@ -79,6 +70,7 @@ export async function createInAppCampaignFromApi(
       source: 'api',
       handoffId: body.templateId,
       consent: body.consent,
+      consentStatement: body.consentStatement,
       recipients: usable.map(({ consumerId, entry }) => ({
         consumerId,
         variables:

@@ -7,7 +7,7 @@ import { readTemplate } from '../../app/templates.ts';
 import { createWhatsAppCampaign, type WhatsAppRecipient } from '../../app/whatsapp-campaigns.ts';
 import * as account from '../../domain/account.ts';
 import type { WeeklyWindow } from '../../domain/account-settings.ts';
-import { type AccountSettings, findSkill } from '../../domain/account-settings.ts';
+import { type AccountSettings, requireSkill } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
 import { phoneRegion } from '../../domain/sms.ts';
@@ -86,14 +86,7 @@ export async function createWhatsAppCampaignFromApi(
   const { body, config } = input;
   const route = whatsappChannelOf(config)!;
   const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
-  const skill = findSkill(accountState.settings, body.skill);
-  if (!skill) {
-    throw new DomainError(
-      'UNKNOWN_SKILL',
-      `skill ${JSON.stringify(body.skill)} is not a skill of this account.`,
-      'skill',
-    );
-  }
+  const skill = requireSkill(accountState.settings, body.skill);
   const senderId = senderWith(accountState.settings, 'whatsapp', body.outboundNumber ?? route.whatsapp.outboundnumber);
   if (!senderId) {
     throw new DomainError(
@@ -146,6 +139,7 @@ export async function createWhatsAppCampaignFromApi(
       source: 'api',
       handoffId: body.templateId,
       consent: body.consent,
+      consentStatement: body.consentStatement,
       recipients: usable.map(
         ({ consumer }): WhatsAppRecipient => ({
           phone: consumer.phone,
