@@ -43,9 +43,14 @@ export async function exportConsumer(
   const ref = identity.ref;
   const head = await deps.store.headPosition();
   if (head) {
-    await waitForProjection(deps.db, ['audit-events', 'campaign-messages', 'conversations', 'consent-history', 'inapp-devices'], head, {
-      timeoutMs: 10_000,
-    });
+    await waitForProjection(
+      deps.db,
+      ['audit-events', 'campaign-messages', 'conversations', 'consent-history', 'inapp-devices'],
+      head,
+      {
+        timeoutMs: 10_000,
+      },
+    );
   }
   const open = async (sealed: unknown): Promise<unknown> => {
     // Empty or "erased": a read model already redacted it.
