@@ -98,7 +98,8 @@ export function campaignRecipients(app: AppContext) {
 
     async function recipientOf(ref: string, sealed: string | null): Promise<{ number: string; message: string }> {
       if (!sealed) return { number: '—', message: '' };
-      let recipient: { phone: string; variables?: Record<string, string> };
+      // A number (SMS, WhatsApp) or the brand's consumer id (In-App).
+      let recipient: { phone?: string; consumerId?: string; variables?: Record<string, string> };
       try {
         recipient = await app.channels.personalData.openFor(accountId, ref, sealed);
       } catch (error) {
@@ -110,7 +111,13 @@ export function campaignRecipients(app: AppContext) {
       );
       const rendered = template ? renderSms(template.text, variables) : null;
       return {
-        number: full ? recipient.phone : maskNumber(recipient.phone),
+        number: recipient.phone
+          ? full
+            ? recipient.phone
+            : maskNumber(recipient.phone)
+          : full
+            ? (recipient.consumerId ?? '—')
+            : '•••',
         message: rendered?.ok ? withOptOut(rendered.text, template!.optOutText) : '',
       };
     }
