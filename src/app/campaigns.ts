@@ -35,12 +35,10 @@ export interface RecipientInput {
   rejected?: string;
 }
 
-export interface NewSmsCampaign {
+/** What a new campaign of every channel gives: its name, routing, consent and schedule. */
+export interface NewCampaign {
   accountId: string;
   name: string;
-  senderId: string;
-  text: string;
-  optOutText?: string;
   skillId?: string | null;
   lookbackHours?: number;
   routeAllWithinLookback?: boolean;
@@ -49,18 +47,24 @@ export interface NewSmsCampaign {
   consent: boolean;
   /** What the sender states about the recipients' consent (F14); the source's default when absent or blank. */
   consentStatement?: string;
-  recipients: RecipientInput[];
   /** Publish at once (or at `sendAt`); otherwise it stays a draft. */
   publish: boolean;
   sendAt?: Date;
   /** A receiving window for this campaign only, instead of the account's. */
   window?: WeeklyWindow;
+  now?: Date;
+}
+
+export interface NewSmsCampaign extends NewCampaign {
+  senderId: string;
+  text: string;
+  optOutText?: string;
+  recipients: RecipientInput[];
   /**
    * A recipient whose variables take the text past 140 characters is sent as several messages (LivePerson's API)
    * instead of being refused with SMS_TOO_LONG (the web tool). The text itself keeps the 140 limit either way.
    */
   longTextAsSegments?: boolean;
-  now?: Date;
 }
 
 export interface RecipientOutcome {

@@ -13,7 +13,7 @@ import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { ConsumerKeyErasedError, type PersonalData } from '../infra/personal-data.ts';
 import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
-import { recordInAppAgentReply } from './inapp-conversations.ts';
+import { recordAgentMessage, recordInAppAgentReply } from './inapp-conversations.ts';
 
 export interface ConversationDeps {
   store: EventStore;
@@ -254,7 +254,9 @@ export async function sendAgentReply(
   }
   const { state, sealedPhone } = await loadOpen(deps, input.accountId, input.conversationId);
   if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.');
-  if (state.channel === 'inapp') return recordInAppAgentReply(deps, input, state.consumerRef, text, context);
+  if (state.channel === 'inapp') {
+    return recordInAppAgentReply(deps, { ...input, consumerRef: state.consumerRef, text }, context);
+  }
   if (!sealedPhone) throw new DomainError('NO_ADDRESS', 'This conversation has no number to answer.');
   const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
   const sender = state.senderId ? accountState.settings.senders[state.senderId] : undefined;
@@ -279,19 +281,9 @@ export async function sendAgentReply(
       'text',
     );
   }
-  return handleCommand(
-    deps.store,
-    conversation.conversationStream(input.conversationId),
-    conversation,
-    {
-      type: 'SendAgentMessage',
-      accountId: input.accountId,
-      conversationId: input.conversationId,
-      agentId: input.agentId,
-      providerMessageId: sent.providerMessageId,
-      sealed: await deps.personalData.sealFor(input.accountId, state.consumerRef, { text }),
-      now: new Date().toISOString(),
-    },
+  return recordAgentMessage(
+    deps,
+    { ...input, consumerRef: state.consumerRef, text, providerMessageId: sent.providerMessageId },
     context,
   );
 }

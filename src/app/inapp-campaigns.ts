@@ -1,9 +1,8 @@
 import * as account from '../domain/account.ts';
-import type { WeeklyWindow } from '../domain/account-settings.ts';
 import { DomainError } from '../domain/decider.ts';
 import { appOf } from '../domain/inapp.ts';
 import { checkImageUrl, checkLinkUrl, INAPP_TEXT_MAX, renderInApp } from '../domain/inapp-message.ts';
-import { appendCampaign, type CampaignDeps } from './campaigns.ts';
+import { appendCampaign, type CampaignDeps, type NewCampaign } from './campaigns.ts';
 import { type CommandContext, foldStream } from './handler.ts';
 import { imageHostsOf } from './handoff-inapp.ts';
 import { inAppConsumerIdSchema, loadInAppApps } from './inapp.ts';
@@ -16,9 +15,7 @@ import { inAppConsumerIdSchema, loadInAppApps } from './inapp.ts';
  * before a scheduled send.
  */
 
-export interface NewInAppCampaign {
-  accountId: string;
-  name: string;
+export interface NewInAppCampaign extends NewCampaign {
   appId: string;
   text: string;
   title: string;
@@ -26,20 +23,8 @@ export interface NewInAppCampaign {
   imageUrl?: string | null;
   linkUrl?: string | null;
   defaults?: Record<string, string>;
-  skillId?: string | null;
-  lookbackHours?: number;
-  routeAllWithinLookback?: boolean;
-  source: 'web' | 'api';
-  handoffId?: string | null;
-  consent: boolean;
-  /** What the consumers agreed to (F14); LivePerson's bodies send only consent: true, and get the default. */
-  consentStatement?: string;
   recipients: { consumerId: unknown; variables?: Record<string, unknown> }[];
-  publish: boolean;
-  sendAt?: Date;
-  window?: WeeklyWindow;
   imageHosts?: string;
-  now?: Date;
 }
 
 export interface InAppRecipientOutcome {

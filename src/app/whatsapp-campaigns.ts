@@ -1,5 +1,4 @@
 import * as account from '../domain/account.ts';
-import type { WeeklyWindow } from '../domain/account-settings.ts';
 import { DomainError } from '../domain/decider.ts';
 import { DEFAULT_OPT_OUT_TEXT, normalizePhone, renderSms } from '../domain/sms.ts';
 import {
@@ -11,6 +10,7 @@ import {
 import {
   appendCampaign,
   type CampaignDeps,
+  type NewCampaign,
   phoneRecipients,
   type RecipientOutcome,
   type ValidRecipient,
@@ -22,28 +22,14 @@ export interface WhatsAppRecipient extends WhatsAppRecipientInput {
   phone: unknown;
 }
 
-export interface NewWhatsAppCampaign {
-  accountId: string;
-  name: string;
+export interface NewWhatsAppCampaign extends NewCampaign {
   /** Outbound's template id; it must be approved. */
   templateId: string;
   /** The WhatsApp sender (an account sender of channel whatsapp). */
   senderId: string;
   /** The prioritized channel: the SMS sent when WhatsApp cannot deliver. */
   fallback?: { senderId: string; text: string; optOutText?: string; timeoutSeconds?: number } | null;
-  skillId?: string | null;
-  lookbackHours?: number;
-  routeAllWithinLookback?: boolean;
-  source: 'web' | 'api';
-  handoffId?: string | null;
-  consent: boolean;
-  /** What the consumers agreed to (F14); LivePerson's bodies send only consent: true, and get the default. */
-  consentStatement?: string;
   recipients: WhatsAppRecipient[];
-  publish: boolean;
-  sendAt?: Date;
-  window?: WeeklyWindow;
-  now?: Date;
 }
 
 /**

@@ -11,9 +11,11 @@ import { messageCounts, phone, readyAccount, SYSTEM, sendCampaign, waitForCampai
 describe('a provider that stores a timed-out message only after the lease', () => {
   let running: TestApp;
   let senderId: string;
-  const leaseMs = 2500;
+  const leaseMs = 3000;
   beforeAll(async () => {
-    running = await startTestApp({ TWILIO_TIMEOUT_MS: '500', DISPATCH_LEASE_MS: String(leaseMs) }, { worker: true });
+    // A second for every request (the sends that time out, and the reconciliation's look, which must answer under
+    // load: a look that times out is a deferral too, but not the "found nothing" this test is about).
+    running = await startTestApp({ TWILIO_TIMEOUT_MS: '1000', DISPATCH_LEASE_MS: String(leaseMs) }, { worker: true });
     senderId = (await readyAccount(running)).senderId;
   });
   afterAll(async () => {
@@ -23,13 +25,13 @@ describe('a provider that stores a timed-out message only after the lease', () =
   it('sends one SMS per recipient: a reconciliation that finds nothing looks again before another attempt', async () => {
     const numbers = Array.from({ length: 20 }, (_, index) => phone(5000 + index));
     const slow = numbers.slice(0, 8);
-    // The sandbox answers these 3.5 s after the request (the client gave up after 0.5 s) and only then stores
-    // the message: after the lease's end (2.5 s), before the second look (5 s).
+    // The sandbox answers these 4.5 s after the request (the client gave up after 1 s) and only then stores
+    // the message: after the lease's end (3 s) and the first look (done by 4 s), before the second look (6 s).
     await fetch(`${running.baseUrl}/sandbox/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       // No status callbacks: one would record the send before the reconciliation this test is about.
-      body: JSON.stringify({ slowNumbers: Object.fromEntries(slow.map((to) => [to, 3500])), callbackDelayMs: -1 }),
+      body: JSON.stringify({ slowNumbers: Object.fromEntries(slow.map((to) => [to, 4500])), callbackDelayMs: -1 }),
     });
     const created = await sendCampaign(
       running,
