@@ -21,8 +21,10 @@ export function withoutTrailingCommas(text: string): string {
     }
     if (char === '"') inString = true;
     if (char === ',') {
-      const rest = text.slice(index + 1).trimStart();
-      if (rest.startsWith('}') || rest.startsWith(']')) continue;
+      // The next character that is not white space, looked at in place: one pass over the body, however many commas.
+      let next = index + 1;
+      while (next < text.length && /\s/.test(text[next]!)) next++;
+      if (text[next] === '}' || text[next] === ']') continue;
     }
     out += char;
   }

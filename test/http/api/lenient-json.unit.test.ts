@@ -9,5 +9,7 @@ describe('withoutTrailingCommas', () => {
     });
     expect(withoutTrailingCommas('{"a": "1,}", "b": "q\\",]"}')).toBe('{"a": "1,}", "b": "q\\",]"}');
     expect(() => JSON.parse(withoutTrailingCommas('{"a": 1,, }'))).toThrow();
+    expect(JSON.parse(withoutTrailingCommas('[1 ,\n\t\r ]'))).toEqual([1]);
+    expect(withoutTrailingCommas('[1, 2]')).toBe('[1, 2]');
   });
 });
