@@ -4,8 +4,9 @@
  * (transaction_id, position): a transaction that commits late can then never slip in behind a reader's
  * checkpoint, which plain sequence order would allow.
  *
- * `es_append` does a whole append in one round trip: the expected-version check on `es_streams` and the insert
- * of every event. It does not NOTIFY: a NOTIFY takes a global lock held through commit, which would serialise
+ * `es_append` does a whole append in one round trip: the stream's advisory lock, taken before the transaction
+ * has an id (so that a stream's revisions and the global order agree), the expected-version check on
+ * `es_streams`, and the insert of every event. It does not NOTIFY: a NOTIFY takes a global lock held through commit, which would serialise
  * every append's fsync and defeat group commit. The adapter notifies after the fact instead, coalesced.
  */
 export const SCHEMA_SQL = `
@@ -41,6 +42,9 @@ declare
   new_version bigint;
   current_version bigint;
 begin
+  -- The stream's lock first, before this transaction has an id: a writer that waited for another one's append
+  -- to the same stream then gets a later transaction id, so global order keeps every stream's revision order.
+  perform pg_advisory_xact_lock(17747, hashtext(p_stream));
   if p_expected = -1 then
     insert into es_streams (stream_id, version) values (p_stream, n - 1)
       on conflict (stream_id) do nothing
@@ -91,6 +95,10 @@ declare
   new_version bigint;
   current_version bigint;
 begin
+  -- Every stream's lock first, in one order (by key) so that none waits in a circle, and before this transaction
+  -- has an id (see es_append).
+  perform pg_advisory_xact_lock(17747, k)
+    from (select distinct hashtext(x.value->>'s') as k from jsonb_array_elements(p_appends) as x(value) order by 1) keys;
   for a in
     select (x.ordinality - 1)::int as i, x.value->>'s' as stream, (x.value->>'x')::bigint as expected,
            x.value->'e' as events
