@@ -3,6 +3,7 @@ import { addSkill } from '../../../src/app/account-settings.ts';
 import { createAccount } from '../../../src/app/accounts.ts';
 import { waitForProjection } from '../../../src/projections/wait.ts';
 import { SYSTEM } from '../../dispatch/support.ts';
+import { committedHead } from '../../support/app.ts';
 import {
   expiredToken,
   json,
@@ -227,7 +228,7 @@ describe('the campaign API’s documented examples', () => {
 
   it('refuses a request missing a field with "Fields missing in request: <field>", writing nothing', async () => {
     // Earlier tests' campaigns are queued by the expander after their answer: wait for it, so what follows is ours.
-    const earlier = await brand.running.app.store.headPosition();
+    const earlier = await committedHead(brand.running.app.db);
     expect(
       await waitForProjection(brand.running.app.db, 'reactor:campaign-expander', earlier!, { timeoutMs: 20_000 }),
     ).toBe(true);
