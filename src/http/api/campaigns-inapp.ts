@@ -7,8 +7,8 @@ import { createInAppCampaign, MISSING_INAPP } from '../../app/inapp-campaigns.ts
 import * as account from '../../domain/account.ts';
 import { requireSkill, type WeeklyWindow } from '../../domain/account-settings.ts';
 import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
-import { waitForProjection } from '../../projections/wait.ts';
-import { type createCampaignBody, leIdsOf } from './campaign-shapes.ts';
+import { answerCreatedCampaign } from './campaign-answer.ts';
+import type { createCampaignBody } from './campaign-shapes.ts';
 
 /** The handoff's In-App channel when it comes first (a handoff's channels are in priority order). */
 export function inAppChannelOf(config: HandoffConfig | null) {
@@ -95,17 +95,17 @@ export async function createInAppCampaignFromApi(
     else accepted.set(index, outcome.messageId!);
   }
   const sorted = <T>(map: Map<number, T>) => [...map.entries()].sort(([a], [b]) => a - b);
-  if (created.position) {
-    await waitForProjection(app.db, ['campaigns', 'campaign-messages'], created.position, { timeoutMs: 2000 });
-  }
-  res.status(201).json({
-    proactiveCampaignId: created.campaignId,
-    ...leIdsOf(accountId, skill[0]),
-    requestTraceId: req.requestTraceId,
-    failedConsumers: sorted(errors).map(([index, errorMessage]) => ({ ...entries[index]!.entry, errorMessage })),
-    acceptedConsumers: sorted(accepted).map(([index, id]) => ({
-      id,
-      consumerContent: entries[index]!.entry.consumerContent,
-    })),
-  });
+  await answerCreatedCampaign(
+    app,
+    req,
+    res,
+    { ...created, skillId: skill[0] },
+    {
+      failedConsumers: sorted(errors).map(([index, errorMessage]) => ({ ...entries[index]!.entry, errorMessage })),
+      acceptedConsumers: sorted(accepted).map(([index, id]) => ({
+        id,
+        consumerContent: entries[index]!.entry.consumerContent,
+      })),
+    },
+  );
 }

@@ -10,6 +10,7 @@ import type { AppContext } from '../../app/context.ts';
 import { loadHandoff } from '../../app/handoffs.ts';
 import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import { waitForProjection } from '../../projections/wait.ts';
+import { answerCreatedCampaign } from './campaign-answer.ts';
 import {
   CAMPAIGN_STATUS,
   type CampaignRow,
@@ -20,7 +21,6 @@ import {
   createdSchema,
   errorMessageOf,
   iso,
-  leIdsOf,
   MESSAGE_STATUS,
   type MessageRow,
   pageQuery,
@@ -105,17 +105,13 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
 
       // Every consumer went to the use case (the refused ones as such), so outcomes are indexed as the body is.
       const everyConsumer = parsed.map((_, index) => ({ index }));
-      const { acceptedConsumers, failedConsumers } = consumerOutcomes(parsed, everyConsumer, created.outcomes);
-      if (created.position) {
-        await waitForProjection(app.db, ['campaigns', 'campaign-messages'], created.position, { timeoutMs: 2000 });
-      }
-      res.status(201).json({
-        proactiveCampaignId: created.campaignId,
-        ...leIdsOf(accountId, created.skillId!),
-        requestTraceId: req.requestTraceId,
-        acceptedConsumers,
-        failedConsumers,
-      });
+      await answerCreatedCampaign(
+        app,
+        req,
+        res,
+        { ...created, skillId: created.skillId! },
+        consumerOutcomes(parsed, everyConsumer, created.outcomes),
+      );
     },
   );
 

@@ -12,11 +12,10 @@ import { DomainError } from '../../domain/decider.ts';
 import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
 import { phoneRegion } from '../../domain/sms.ts';
 import { bodyVariableCount } from '../../domain/template-content.ts';
-import { waitForProjection } from '../../projections/wait.ts';
+import { answerCreatedCampaign } from './campaign-answer.ts';
 import {
   consumerOutcomes,
   type createCampaignBody,
-  leIdsOf,
   type ParsedConsumer,
   parseConsumer,
   phoneFrom,
@@ -155,15 +154,11 @@ export async function createWhatsAppCampaignFromApi(
     },
     { actor: req.apiClient!.clientId, correlationId: req.requestTraceId },
   );
-  const { acceptedConsumers, failedConsumers } = consumerOutcomes(parsed, usable, created.outcomes);
-  if (created.position) {
-    await waitForProjection(app.db, ['campaigns', 'campaign-messages'], created.position, { timeoutMs: 2000 });
-  }
-  res.status(201).json({
-    proactiveCampaignId: created.campaignId,
-    ...leIdsOf(accountId, skill[0]),
-    requestTraceId: req.requestTraceId,
-    acceptedConsumers,
-    failedConsumers,
-  });
+  await answerCreatedCampaign(
+    app,
+    req,
+    res,
+    { ...created, skillId: skill[0] },
+    consumerOutcomes(parsed, usable, created.outcomes),
+  );
 }
