@@ -20,7 +20,8 @@ export interface LpOutcome {
   errorMessage: string | null;
 }
 
-const REPORT_STATUS: Record<string, string> = {
+/** Our message statuses in LivePerson's vocabulary (its campaign status and reporting answers). */
+export const LP_MESSAGE_STATUS: Record<string, string> = {
   queued: 'NOT_SENT',
   sending: 'NOT_SENT',
   retrying: 'NOT_SENT',
@@ -96,7 +97,7 @@ export function lpOutcomeOf(row: MessageOutcomeRow): LpOutcome {
   if (row.status === 'skipped') {
     return SKIPS[row.reason ?? ''] ?? { status: 'SKIPPED', errorSource: null, errorCode: null, errorMessage: null };
   }
-  const status = REPORT_STATUS[row.status] ?? row.status.toUpperCase();
+  const status = LP_MESSAGE_STATUS[row.status] ?? row.status.toUpperCase();
   if (row.status === 'undelivered') {
     // The carrier's verdict, from Twilio's status callback: LivePerson's `twilio_<code>`.
     const code = row.error_code ?? '30008';
@@ -147,7 +148,7 @@ export const LP_MESSAGE_STATUSES = [
 /** Which of our rows carry a LivePerson status: our statuses, and for skips whether the reason is a failure. */
 export function ourStatesFor(lpStatus: string): { statuses: string[]; skipReasonFailed?: boolean } {
   if (lpStatus === 'SKIPPED') return { statuses: ['skipped'], skipReasonFailed: false };
-  const statuses = Object.entries(REPORT_STATUS)
+  const statuses = Object.entries(LP_MESSAGE_STATUS)
     .filter(([ours, theirs]) => theirs === lpStatus && ours !== 'skipped')
     .map(([ours]) => ours);
   return lpStatus === 'FAILED' ? { statuses, skipReasonFailed: true } : { statuses };

@@ -75,19 +75,6 @@ export const CAMPAIGN_STATUS: Record<string, string> = {
   cancelled: 'CANCELLED',
   failed: 'FAILED',
 };
-export const MESSAGE_STATUS: Record<string, string> = {
-  queued: 'NOT_SENT',
-  sending: 'NOT_SENT',
-  retrying: 'NOT_SENT',
-  deferred: 'SCHEDULED',
-  sent: 'SENT',
-  delivered: 'DELIVERED',
-  read: 'READ',
-  responded: 'RESPONDED',
-  undelivered: 'FAILED',
-  failed: 'FAILED',
-  skipped: 'SKIPPED',
-};
 
 /**
  * LivePerson's Conversational Cloud campaign and engagement that route a proactive campaign's replies. Ours are

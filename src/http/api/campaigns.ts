@@ -8,7 +8,7 @@ import {
 } from '../../app/campaigns.ts';
 import type { AppContext } from '../../app/context.ts';
 import { loadHandoff } from '../../app/handoffs.ts';
-import { lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
+import { LP_MESSAGE_STATUS, lpConversationStatusOf } from '../../app/liveperson/outcomes.ts';
 import { waitForProjection } from '../../projections/wait.ts';
 import { answerCreatedCampaign } from './campaign-answer.ts';
 import {
@@ -21,7 +21,6 @@ import {
   createdSchema,
   errorMessageOf,
   iso,
-  MESSAGE_STATUS,
   type MessageRow,
   pageQuery,
   parseConsumer,
@@ -141,7 +140,7 @@ export function campaignApiRoutes(app: AppContext, router: Router, registry: Api
         .count<{ status: string; count: string }[]>('* as count');
       const counts: Record<string, number> = {};
       for (const group of grouped) {
-        const status = MESSAGE_STATUS[group.status] ?? group.status.toUpperCase();
+        const status = LP_MESSAGE_STATUS[group.status] ?? group.status.toUpperCase();
         counts[status] = (counts[status] ?? 0) + Number(group.count);
       }
       res.json({

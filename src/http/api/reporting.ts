@@ -3,9 +3,10 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { accountAnalytics } from '../../app/analytics.ts';
 import type { AppContext } from '../../app/context.ts';
+import { LP_MESSAGE_STATUS } from '../../app/liveperson/outcomes.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { MESSAGE_STATUS } from './campaign-shapes.ts';
 import { sendApiError } from './errors.ts';
+import { analyticsCounts } from './liveperson/reporting-shapes.ts';
 import { type ApiGuards, type ApiRegistry, apiErrorSchema, defineApiRoute } from './registry.ts';
 
 export const MAX_REPORT_DAYS = 60;
@@ -24,20 +25,8 @@ const analyticsQuery = z.object({
   skill: z.string().trim().min(1).max(255).optional(),
 });
 
-const analyticsRowSchema = z.object({
-  channel: z.string(),
-  skill: z.string().nullable(),
-  transactionday: z.string(),
-  attempted: z.number(),
-  eligible: z.number(),
-  skipped: z.number(),
-  sent: z.number(),
-  failed: z.number(),
-  delivered: z.number(),
-  read: z.number(),
-  conversationscreated: z.number(),
-  conversationsclosed: z.number(),
-  error_aggregation: z.record(z.string(), z.number()),
+const analyticsRowSchema = analyticsCounts.extend({
+  transactionday: z.string().describe('YYYY-MM-DD (UTC)'),
   skipped_aggregation: z.record(z.string(), z.number()),
   optOuts: z.number(),
   responded: z.number(),
@@ -203,7 +192,7 @@ export function reportingApiRoutes(app: AppContext, router: Router, registry: Ap
           const skipped = row.status === 'skipped';
           return {
             id: row.message_id,
-            status: MESSAGE_STATUS[row.status] ?? row.status.toUpperCase(),
+            status: LP_MESSAGE_STATUS[row.status] ?? row.status.toUpperCase(),
             errorCode: skipped ? (row.reason?.toUpperCase().replace(/-/g, '_') ?? null) : row.error_code,
             errorMessage: skipped ? row.reason : row.error_message,
             errorSource: skipped ? 'outbound' : row.error_source,

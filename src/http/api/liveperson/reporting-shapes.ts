@@ -92,12 +92,11 @@ export const transactionsBody = z.object({
     .default({}),
 });
 
-const analyticsEntry = z.object({
+/** One day's counts of a channel and skill, as both reporting APIs (LivePerson's and ours) answer them. */
+export const analyticsCounts = z.object({
   channel: z.string(),
   skill: z.string().nullable(),
-  transactionday: z.string().describe('MM-DD-YYYY (UTC)'),
-  handoffid: z.string().nullable().optional(),
-  source: z.string().optional(),
+  transactionday: z.string(),
   attempted: z.number(),
   eligible: z.number(),
   skipped: z.number(),
@@ -107,8 +106,14 @@ const analyticsEntry = z.object({
   read: z.number(),
   conversationscreated: z.number(),
   conversationsclosed: z.number(),
-  csat: z.null(),
   error_aggregation: z.record(z.string(), z.number()),
+});
+
+const analyticsEntry = analyticsCounts.extend({
+  transactionday: z.string().describe('MM-DD-YYYY (UTC)'),
+  handoffid: z.string().nullable().optional(),
+  source: z.string().optional(),
+  csat: z.null(),
 });
 
 const timeMetadata = {
