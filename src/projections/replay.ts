@@ -10,6 +10,8 @@ const REBUILD = '__rebuild';
 const OLD = '__old';
 /** Postgres truncates identifiers beyond 63 bytes, which would make two shadow names collide silently. */
 const MAX_IDENTIFIER = 63;
+/** Passes over the store before the swap catches up the rest (see replayProjection). */
+const MAX_PASSES = 3;
 
 export interface ReplayOptions {
   log: Logger;
@@ -64,29 +66,27 @@ export async function replayProjection(
     let position: GlobalPosition | null = null;
     let events = 0;
     let applied = 0;
-    // The next batch is read while the current one is written: reading is a good part of a replay's time.
-    let next = store.readAll(null, batchSize);
-    for (;;) {
-      const batch = await next;
-      if (batch.length === 0) break;
-      position = batch[batch.length - 1]!.position;
-      next = store.readAll(position, batchSize);
-      next.catch(() => {}); // awaited on the next turn; this only stops an early exit from leaving it unhandled
-      const handled = handledEvents(projection, batch);
-      if (handled.length > 0) {
-        await db.transaction(async (trx) => {
-          // The shadow is thrown away if we crash before the swap, so its batches need not wait for the disk;
-          // the swap itself commits durably. Worth about a tenth of a replay's time.
-          await trx.raw('set local synchronous_commit = off');
-          await projection.project(handled, { trx, table: shadow });
-        });
-      }
-      events += batch.length;
-      applied += handled.length;
-      onProgress?.(events, position);
-      // A short batch means the head is near; the swap catches up the rest. Waiting for an empty read instead
-      // could chase busy writers for ever.
-      if (batch.length < batchSize) break;
+    // Each pass reads up to the head as it was when the pass began, so that writers faster than the replay cannot
+    // keep it chasing for ever; the swap catches up what came meanwhile, inside its lock. A pass that ends on a short
+    // batch was at the head; otherwise another pass shortens what the swap has to catch up, while passes get shorter
+    // (writers slower than the replay), up to MAX_PASSES.
+    let previousPass = Number.POSITIVE_INFINITY;
+    for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
+      const target = await store.headPosition();
+      if (!target || comparePositions(position, target) >= 0) break;
+      const before = events;
+      const read = await readUpTo(store, projection, shadow, {
+        from: position,
+        target,
+        batchSize,
+        db,
+        onBatch: (read, at) => onProgress?.(before + read, at),
+      });
+      position = read.position;
+      events += read.events;
+      applied += read.applied;
+      if (read.reachedHead || read.events >= previousPass) break;
+      previousPass = read.events;
     }
 
     for (let attempt = 1; ; attempt += 1) {
@@ -143,6 +143,51 @@ export async function replayProjection(
     throw error;
   } finally {
     await guard.rollback().catch(() => {});
+  }
+}
+
+/** One pass of a replay: the store from `from` up to `target` into the shadow tables, a transaction a batch. */
+async function readUpTo(
+  store: EventStore,
+  projection: Projection,
+  shadow: ReturnType<typeof tableMapper>,
+  options: {
+    from: GlobalPosition | null;
+    target: GlobalPosition;
+    batchSize: number;
+    db: Db;
+    onBatch: (events: number, position: GlobalPosition | null) => void;
+  },
+): Promise<{ position: GlobalPosition | null; events: number; applied: number; reachedHead: boolean }> {
+  const { target, batchSize, db } = options;
+  let position = options.from;
+  let events = 0;
+  let applied = 0;
+  // The next batch is read while the current one is written: reading is a good part of a replay's time.
+  let next = store.readAll(position, batchSize);
+  for (;;) {
+    const batch = await next;
+    if (batch.length === 0) return { position, events, applied, reachedHead: true };
+    position = batch[batch.length - 1]!.position;
+    // A short batch means the head is near; the swap catches up the rest.
+    const last = batch.length < batchSize || comparePositions(position, target) >= 0;
+    if (!last) {
+      next = store.readAll(position, batchSize);
+      next.catch(() => {}); // awaited on the next turn; this only stops an early exit from leaving it unhandled
+    }
+    const handled = handledEvents(projection, batch);
+    if (handled.length > 0) {
+      await db.transaction(async (trx) => {
+        // The shadow is thrown away if we crash before the swap, so its batches need not wait for the disk;
+        // the swap itself commits durably. Worth about a tenth of a replay's time.
+        await trx.raw('set local synchronous_commit = off');
+        await projection.project(handled, { trx, table: shadow });
+      });
+    }
+    events += batch.length;
+    applied += handled.length;
+    options.onBatch(events, position);
+    if (last) return { position, events, applied, reachedHead: batch.length < batchSize };
   }
 }
 

@@ -265,6 +265,44 @@ describe('replayProjection', () => {
     expect(rows[0]).toEqual({ total: handled, distinct: handled });
   });
 
+  it('ends against writers faster than itself: it reads to the head it began at, and the swap catches up the rest', async () => {
+    // Every read of the store during the replay appends more than a batch, so the head is never reached: a replay
+    // that read until a short batch would chase for ever (here: until the guard below stops it).
+    await appendAccounts(store, 'racer-start', 20);
+    // Each read adds 12 events for the 10 it takes, so every pass is longer than the last: the replay goes to the
+    // swap after its second pass, and the swap reads what came during both. About 4 reads per 10 events there at
+    // the start; far more means it did not stop.
+    const limit = 10 * Math.ceil((await store.readAll(null, 1_000_000)).length / 10) + 100;
+    let reads = 0;
+    const racingStore: EventStore = Object.assign(Object.create(store) as EventStore, {
+      readAll: async (from: GlobalPosition | null, batchSize: number) => {
+        reads += 1;
+        if (reads > limit) throw new Error(`the replay is still chasing the writers after ${limit} reads`);
+        const events = await store.readAll(from, batchSize);
+        await store.appendMany(
+          [0, 1, 2, 3].map((i) => ({
+            streamId: `account-racer-${reads}-${i}`,
+            events: accountEvents(`racer-${reads}-${i}`),
+            expectedVersion: 'no_stream' as const,
+          })),
+        );
+        return events;
+      },
+    });
+    const result = await replayProjection(db, racingStore, witness, { log: silentLogger, batchSize: 10 });
+    // The swap caught up inside its lock to the head it saw there: everything up to its checkpoint applied once.
+    const upTo = await store.readAll(null, 1_000_000);
+    const handled = upTo.filter(
+      (event) => witness.handles.includes(event.type) && comparePositions(event.position, result.position) <= 0,
+    ).length;
+    const { rows } = await db.raw(
+      'select count(*)::int as total, count(distinct event_id)::int as distinct from test_replay_applications',
+    );
+    expect(rows[0]).toEqual({ total: handled, distinct: handled });
+    // And the store went on growing past it all the while.
+    expect(comparePositions(upTo[upTo.length - 1]!.position, result.position)).toBeGreaterThan(0);
+  });
+
   it('leaves the live tables as they were when a replay fails', async () => {
     const live = await tableRows(db, 'test_accounts');
     const broken: Projection = {
