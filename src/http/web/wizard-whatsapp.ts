@@ -101,6 +101,9 @@ export function whatsappRowMessage(route: WizardRoute): RowMessage {
     variables: [...columns.body, ...[columns.header, columns.button].filter((name) => name !== null)],
     namedOnly: [columns.header, columns.button].filter((name) => name !== null),
     render(values) {
+      // As in an SMS: an empty cell is no value, whatever the API would make of an empty string.
+      const empty = columns.body.find((name) => !values[name]?.trim());
+      if (empty !== undefined) return { ok: false, error: `MISSING_VARIABLE=${empty}` };
       const checked = checkWhatsAppRecipient(
         content,
         route.fallback?.text ?? null,
