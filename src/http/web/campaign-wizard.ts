@@ -22,8 +22,10 @@ import { withPosition } from './consistency.ts';
 import { requireRole } from './session.ts';
 import { problemText, publishError } from './wizard-messages.ts';
 import {
-  bubbleOf,
+  type CheckedAgainst,
+  checkedAgainst,
   publishWhatsApp,
+  sameRoute,
   type WizardRoute,
   whatsappRowMessage,
   whatsappStep,
@@ -70,8 +72,7 @@ export function messageLength(text: string, optOut: string) {
 type StoredPreview = Omit<RecipientsPreview, 'valid'> & {
   accepted: number;
   fileName: string | null;
-  /** A WhatsApp campaign's: the handoff and template the rows were checked against, the first row's bubble. */
-  whatsapp?: { handoffId: string; templateId: string; bubble: ReturnType<typeof bubbleOf> | null } | null;
+  whatsapp?: CheckedAgainst | null;
 };
 
 interface Shown {
@@ -240,13 +241,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
       ...shown,
       accepted: valid.length,
       fileName: req.file?.originalname || null,
-      whatsapp: route
-        ? {
-            handoffId: route.handoffId,
-            templateId: route.template.id,
-            bubble: valid[0] ? bubbleOf(route.template.content, valid[0].variables) : null,
-          }
-        : null,
+      whatsapp: route ? checkedAgainst(route, valid[0]) : null,
     };
     const uploadId = valid.length > 0 ? randomUUID() : null;
     if (uploadId) {
@@ -305,11 +300,11 @@ export function campaignWizardRoutes(app: AppContext): Router {
       const text = field(req, 'text');
       const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
       const handoffId = field(req, 'handoffId');
-      const checkedWith = parsed.preview?.whatsapp ?? null;
+      const checked = parsed.preview?.whatsapp ?? null;
       const route = handoffId ? await wizardRoute(app, accountId, handoffId) : null;
       const outdated = route
-        ? checkedWith?.handoffId !== handoffId || checkedWith.templateId !== route.template.id
-        : checkedWith !== null || text !== parsed.text || optOut !== parsed.opt_out;
+        ? !sameRoute(route, checked)
+        : checked !== null || text !== parsed.text || optOut !== parsed.opt_out;
       if (outdated) {
         throw new DomainError(
           'PREVIEW_OUTDATED',

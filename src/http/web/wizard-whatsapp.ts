@@ -133,6 +133,21 @@ export function bubbleOf(content: TemplateContent, values: Record<string, string
   });
 }
 
+/** What a WhatsApp preview remembers: the handoff and template its rows were checked against, the first row's bubble. */
+export function checkedAgainst(route: WizardRoute, first?: { variables: Record<string, string> }) {
+  const { content } = route.template;
+  return {
+    handoffId: route.handoffId,
+    templateId: route.template.id,
+    bubble: first ? bubbleOf(content, first.variables) : null,
+  };
+}
+export type CheckedAgainst = ReturnType<typeof checkedAgainst>;
+
+/** Whether the rows were checked against this route as it is now (else the preview is outdated). */
+export const sameRoute = (route: WizardRoute, checked: CheckedAgainst | null) =>
+  checked?.handoffId === route.handoffId && checked.templateId === route.template.id;
+
 /** Publishes the parsed rows through the handoff's route, with the API's checks (consent, schedule, each row). */
 export async function publishWhatsApp(
   app: AppContext,
