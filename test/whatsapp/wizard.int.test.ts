@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWhatsAppSettings } from '../../src/app/account-settings.ts';
 import { createHandoff } from '../../src/app/handoffs.ts';
+import { pollTemplateApprovals } from '../../src/app/templates.ts';
 import { phone, SYSTEM, waitForCampaign } from '../dispatch/support.ts';
 import { projectionsAtHead, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
@@ -195,5 +196,36 @@ describe('the wizard on a WhatsApp handoff', () => {
     expect(changed.html).toContain('data-code="PREVIEW_OUTDATED"');
     const sms = await publish({ uploadId: preview.uploadId!, senderId: 'x', text: 'Hi' });
     expect(sms.html).toContain('data-code="PREVIEW_OUTDATED"');
+  });
+
+  it('refuses a handoff whose template was paused since, naming the template, at the channel, the parse and the publish', async () => {
+    const paused = await decidedTemplate(running, textTemplate('paused_later'));
+    const { handoffId } = await createHandoff(
+      running.app,
+      'default',
+      { name: 'Paused later', channels: [{ type: 'wa', outboundnumber: SENDER, templateId: paused.templateId }] },
+      SYSTEM,
+    );
+    await projectionsAtHead(running);
+    const preview = await parse(handoffId, `phone,name,order\n${phone(31)},Ana,A-1\n`);
+    expect(preview.status).toBe(200);
+    const approval = await fetch(`${running.baseUrl}/sandbox/templates/${paused.contentSid}/approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'paused', rejectionReason: 'Low quality' }),
+    });
+    expect(approval.status).toBe(200);
+    const deps = { ...running.app, templates: running.app.channels.whatsappTemplates };
+    await pollTemplateApprovals(deps);
+    const said = 'The WhatsApp template paused_later is paused (Low quality): only an approved template can be used.';
+    const chosen = await admin.post('/campaigns/new/channel', { handoffId });
+    expect(chosen.html).toMatch(/id="whatsapp-problem"/);
+    expect(chosen.html).toContain(said);
+    expect((await parse(handoffId, `phone,name,order\n${phone(32)},Bo,B-2\n`)).html).toContain(said);
+    const refused = await publish({ handoffId, uploadId: preview.uploadId! });
+    expect(refused.status).toBe(422);
+    expect(refused.html).toContain('data-code="TEMPLATE_NOT_APPROVED"');
+    expect(refused.html).toContain(said);
+    expect(await running.app.db('campaigns').where({ handoff_id: handoffId })).toEqual([]);
   });
 });
