@@ -44,6 +44,36 @@ interface Template {
   optOut: string;
 }
 
+/**
+ * What a row's message takes from its columns and the message it makes, or the row's per-consumer code. The SMS
+ * text is one (smsRowMessage); a WhatsApp template another (the web wizard's).
+ */
+export interface RowMessage {
+  /** The variables the message uses; a row's other columns are dropped. */
+  variables: string[];
+  /** Columns found by their name only (a header's media URL): they take no position after the phone. */
+  namedOnly?: string[];
+  render(values: Record<string, string>): { ok: true; text: string } | { ok: false; error: string };
+}
+
+/** An SMS text: every placeholder needs a value (an empty cell is none), and the whole must fit 140 characters. */
+export function smsRowMessage(template: Template): RowMessage {
+  const used = placeholdersOf(template.text);
+  return {
+    variables: used,
+    render(values) {
+      // An empty cell (or a column the file lacks) is no value: "Hi , your order…" must never go out.
+      // Own properties only: a column named like an object's property ({{constructor}}) is a column like any other.
+      const empty = used.find((name) => !Object.hasOwn(values, name) || values[name]!.trim() === '');
+      if (empty !== undefined) return { ok: false, error: `MISSING_VARIABLE=${empty}` };
+      const rendered = renderSms(template.text, values);
+      if (!rendered.ok) return rendered;
+      if (smsLength(rendered.text, template.optOut) > SMS_MAX_LENGTH) return { ok: false, error: 'SMS_TOO_LONG' };
+      return { ok: true, text: withOptOut(rendered.text, template.optOut) };
+    },
+  };
+}
+
 const rows = (count: number) => `${count.toLocaleString('en-US')} ${count === 1 ? 'row' : 'rows'}`;
 
 /**
@@ -56,7 +86,7 @@ const rows = (count: number) => `${count.toLocaleString('en-US')} ${count === 1 
  */
 export async function previewRecipients(
   source: { csv?: Readable | Buffer | string; typed?: string },
-  template: Template,
+  template: Template | RowMessage,
   options: { keepRows?: number; maxRows?: number; defaultCountry?: string | null } = {},
 ): Promise<RecipientsPreview> {
   const keepRows = options.keepRows ?? 200;
@@ -74,8 +104,10 @@ export async function previewRecipients(
     refused: null,
   };
   const seen = new Set<string>();
-  // Only the columns the text uses travel with a recipient (the others are allowed, and dropped).
-  const used = placeholdersOf(template.text);
+  const message = 'render' in template ? template : smsRowMessage(template);
+  // Only the columns the message uses travel with a recipient (the others are allowed, and dropped).
+  const used = message.variables;
+  const namedOnly = new Set(message.namedOnly ?? []);
 
   const take = (row: number, input: string, rawPhone: string, variables: Record<string, string>) => {
     result.total += 1;
@@ -98,14 +130,9 @@ export async function previewRecipients(
     const picked: Record<string, string> = Object.create(null);
     for (const name of used) if (Object.hasOwn(variables, name)) picked[name] = variables[name]!;
     if (!error) {
-      // An empty cell (or a column the file lacks) is no value: "Hi , your order…" must never go out.
-      // Own properties only: a column named like an object's property ({{constructor}}) is a column like any other.
-      const empty = used.find((name) => !Object.hasOwn(picked, name) || picked[name]!.trim() === '');
-      const rendered = renderSms(template.text, picked);
-      if (empty !== undefined) error = `MISSING_VARIABLE=${empty}`;
-      else if (!rendered.ok) error = rendered.error;
-      else if (smsLength(rendered.text, template.optOut) > SMS_MAX_LENGTH) error = 'SMS_TOO_LONG';
-      else text = withOptOut(rendered.text, template.optOut);
+      const rendered = message.render(picked);
+      if (rendered.ok) text = rendered.text;
+      else error = rendered.error;
     }
     if (error) result.errors += 1;
     else {
@@ -196,6 +223,10 @@ export async function previewRecipients(
       let position = 0;
       for (const [index, name] of header.entries()) {
         if (index === phoneIndex) continue;
+        if (namedOnly.has(name.toLowerCase())) {
+          if (index < record.length) variables[name.toLowerCase()] = record[index]!;
+          continue;
+        }
         position += 1;
         // A row shorter than the header lacks those columns: a text that uses one reports MISSING_VARIABLE.
         if (index >= record.length) continue;

@@ -1,10 +1,12 @@
 import * as account from '../domain/account.ts';
 import { DomainError } from '../domain/decider.ts';
 import { DEFAULT_OPT_OUT_TEXT, normalizePhone, renderSms } from '../domain/sms.ts';
+import type { TemplateContent } from '../domain/template-content.ts';
 import {
   DEFAULT_FALLBACK_TIMEOUT_SECONDS,
   type WhatsAppRecipientInput,
   type WhatsAppRoute,
+  type WhatsAppSettings,
   whatsappValues,
 } from '../domain/whatsapp.ts';
 import {
@@ -30,6 +32,24 @@ export interface NewWhatsAppCampaign extends NewCampaign {
   /** The prioritized channel: the SMS sent when WhatsApp cannot deliver. */
   fallback?: { senderId: string; text: string; optOutText?: string; timeoutSeconds?: number } | null;
   recipients: WhatsAppRecipient[];
+}
+
+/**
+ * One recipient's per-consumer checks (LivePerson's codes): the template's variables, header and button values as
+ * contentVariables, and on the prioritized channel the fallback SMS filled with the same variables. The API and the
+ * web wizard's preview both ask this.
+ */
+export function checkWhatsAppRecipient(
+  content: TemplateContent,
+  fallbackText: string | null,
+  recipient: WhatsAppRecipientInput,
+  settings: Pick<WhatsAppSettings, 'mediaHosts'>,
+): { ok: true; values: Record<string, string>; sms: string | null } | { ok: false; error: string } {
+  const values = whatsappValues(content, recipient, settings.mediaHosts);
+  if (!values.ok) return values;
+  if (fallbackText === null) return { ok: true, values: values.values, sms: null };
+  const sms = renderSms(fallbackText, recipient.variables);
+  return sms.ok ? { ok: true, values: values.values, sms: sms.text } : sms;
 }
 
 /**
@@ -88,11 +108,9 @@ export async function createWhatsAppCampaign(deps: CampaignDeps, input: NewWhats
       outcomes.push({ index, phoneNumber: null, error: 'INVALID_NUMBER' });
       continue;
     }
-    const values = whatsappValues(template.content, recipient, settings.whatsapp.mediaHosts);
-    const sms = fallback ? renderSms(fallback.text, recipient.variables) : null;
-    const error = !values.ok ? values.error : sms && !sms.ok ? sms.error : null;
-    if (error || !values.ok) {
-      outcomes.push({ index, phoneNumber: phone, error: error ?? 'INVALID_VARIABLES' });
+    const values = checkWhatsAppRecipient(template.content, fallback?.text ?? null, recipient, settings.whatsapp);
+    if (!values.ok) {
+      outcomes.push({ index, phoneNumber: phone, error: values.error });
       continue;
     }
     if (seen.has(phone)) {

@@ -65,6 +65,37 @@ function senderWith(settings: AccountSettings, channel: 'sms' | 'whatsapp', numb
   )?.[0];
 }
 
+/**
+ * The senders a campaign on a WhatsApp handoff goes from: its WhatsApp sender (or the campaign's outboundNumber),
+ * and on the prioritized channel the SMS fallback (the handoff's SMS sender, text and receipt timeout).
+ */
+export function whatsappSendersOf(settings: AccountSettings, config: HandoffConfig, outboundNumber?: string) {
+  const route = whatsappChannelOf(config)!;
+  const senderId = senderWith(settings, 'whatsapp', outboundNumber ?? route.whatsapp.outboundnumber);
+  if (!senderId) {
+    throw new DomainError(
+      'UNKNOWN_SENDER',
+      'outboundNumber is not a WhatsApp sender of this account.',
+      'outboundNumber',
+    );
+  }
+  if (!route.sms) return { senderId, fallback: null };
+  const smsBody = route.sms.messageComponents.find((component) => component.type === 'body');
+  const smsSender = senderWith(settings, 'sms', route.sms.outboundnumber ?? outboundNumber);
+  if (!smsSender || !smsBody) {
+    throw new DomainError('UNKNOWN_SENDER', 'The handoff’s SMS channel has no SMS sender or body.', 'templateId');
+  }
+  return {
+    senderId,
+    fallback: {
+      senderId: smsSender,
+      text: smsBody.content,
+      optOutText: smsBody.optOut,
+      timeoutSeconds: route.whatsapp.fallbackTimeoutSeconds,
+    },
+  };
+}
+
 export function handoffHasWhatsApp(config: HandoffConfig): boolean {
   return whatsappChannelOf(config) !== null;
 }
@@ -86,28 +117,7 @@ export async function createWhatsAppCampaignFromApi(
   const route = whatsappChannelOf(config)!;
   const accountState = foldStream(account, await app.store.read(account.accountStream(accountId)));
   const skill = requireSkill(accountState.settings, body.skill);
-  const senderId = senderWith(accountState.settings, 'whatsapp', body.outboundNumber ?? route.whatsapp.outboundnumber);
-  if (!senderId) {
-    throw new DomainError(
-      'UNKNOWN_SENDER',
-      'outboundNumber is not a WhatsApp sender of this account.',
-      'outboundNumber',
-    );
-  }
-  const smsBody = route.sms?.messageComponents.find((component) => component.type === 'body');
-  let fallback = null;
-  if (route.sms) {
-    const smsSender = senderWith(accountState.settings, 'sms', route.sms.outboundnumber ?? body.outboundNumber);
-    if (!smsSender || !smsBody) {
-      throw new DomainError('UNKNOWN_SENDER', 'The handoff’s SMS channel has no SMS sender or body.', 'templateId');
-    }
-    fallback = {
-      senderId: smsSender,
-      text: smsBody.content,
-      optOutText: smsBody.optOut,
-      timeoutSeconds: route.whatsapp.fallbackTimeoutSeconds,
-    };
-  }
+  const { senderId, fallback } = whatsappSendersOf(accountState.settings, config, body.outboundNumber);
   const template = await readTemplate(app, route.whatsapp.templateId ?? '');
   if (template.content && bodyVariableCount(template.content) > 0) {
     const missing = body.consumers.findIndex(

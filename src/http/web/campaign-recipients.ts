@@ -4,6 +4,7 @@ import type { AppContext } from '../../app/context.ts';
 import type { Role } from '../../domain/account.ts';
 import { maskNumber } from '../../domain/phone-input.ts';
 import { renderSms, withOptOut } from '../../domain/sms.ts';
+import { fillVariables } from '../../domain/template-content.ts';
 import { ConsumerKeyErasedError } from '../../infra/personal-data.ts';
 
 const RECIPIENT_PAGE = 50;
@@ -26,6 +27,8 @@ const MESSAGE_STATUSES = [
 interface Template {
   text: string;
   optOutText: string;
+  /** A WhatsApp template's body takes the recipient's contentVariables ({{1}}…), header URL and all. */
+  whatsapp: boolean;
 }
 
 const page = (value: unknown) => Math.max(1, Math.min(10_000, Number.parseInt(String(value ?? '1'), 10) || 1));
@@ -44,7 +47,11 @@ export function campaignRecipients(app: AppContext) {
     if (known) return known;
     const state = await loadCampaign(app, campaignId);
     if (!state.draft || state.accountId !== accountId) return null;
-    const template = { text: state.draft.text, optOutText: state.draft.optOutText };
+    const template = {
+      text: state.draft.text,
+      optOutText: state.draft.optOutText,
+      whatsapp: state.draft.whatsapp !== undefined,
+    };
     if (templates.size > 500) templates.delete(templates.keys().next().value!);
     templates.set(key, template);
     return template;
@@ -109,7 +116,11 @@ export function campaignRecipients(app: AppContext) {
       const variables = Object.fromEntries(
         Object.entries(recipient.variables ?? {}).map(([name, value]) => [name, full ? value : '•••']),
       );
-      const rendered = template ? renderSms(template.text, variables) : null;
+      const rendered = !template
+        ? null
+        : template.whatsapp
+          ? { ok: true as const, text: fillVariables(template.text, variables) }
+          : renderSms(template.text, variables);
       return {
         number: recipient.phone
           ? full

@@ -21,6 +21,16 @@ import { describeUnsafeText, findUnsafeText, findUnsafeTextInFile } from '../saf
 import { withPosition } from './consistency.ts';
 import { requireRole } from './session.ts';
 import { problemText, publishError } from './wizard-messages.ts';
+import {
+  type CheckedAgainst,
+  checkedAgainst,
+  publishWhatsApp,
+  sameRoute,
+  type WizardRoute,
+  whatsappRowMessage,
+  whatsappStep,
+  wizardRoute,
+} from './wizard-whatsapp.ts';
 
 const EDITORS = ['admin', 'campaign_manager'] as const;
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -59,13 +69,27 @@ export function messageLength(text: string, optOut: string) {
   return { length, max: SMS_MAX_LENGTH, over: length > SMS_MAX_LENGTH, placeholders: placeholdersOf(text) };
 }
 
-type StoredPreview = Omit<RecipientsPreview, 'valid'> & { accepted: number; fileName: string | null };
+type StoredPreview = Omit<RecipientsPreview, 'valid'> & {
+  accepted: number;
+  fileName: string | null;
+  whatsapp?: CheckedAgainst | null;
+};
 
 interface Shown {
   preview?: (StoredPreview & { uploadId: string | null }) | null;
   previewError?: string | null;
   error?: DomainError;
   status?: number;
+}
+
+/** When to send: now, or the chosen time (in the future). */
+function sendAtOf(req: Request): Date | undefined {
+  if (field(req, 'when') !== 'later') return undefined;
+  const sendAt = new Date(field(req, 'sendAt'));
+  if (Number.isNaN(sendAt.getTime()) || sendAt.getTime() <= Date.now()) {
+    throw new DomainError('INVALID_FIELD', 'Choose a time in the future to schedule the campaign.', 'sendAt');
+  }
+  return sendAt;
 }
 
 /** What the preview partial needs to say how the list was read, in words. */
@@ -106,11 +130,14 @@ export function campaignWizardRoutes(app: AppContext): Router {
     const text = field(req, 'text');
     const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
     const error = shown.error ? publishError(shown.error) : null;
+    const handoffId = field(req, 'handoffId');
     res.status(shown.status ?? 200).render(isHtmx(req) ? 'campaigns/_form' : 'campaigns/new', {
       title: 'New campaign',
       senders,
+      whatsapp: await whatsappStep(app, req.user!.accountId, handoffId),
       form: {
         name: field(req, 'name'),
+        handoffId,
         senderId: field(req, 'senderId'),
         text,
         optOut,
@@ -149,6 +176,11 @@ export function campaignWizardRoutes(app: AppContext): Router {
     await renderForm(req, res);
   });
 
+  // The channel chosen (SMS, or a WhatsApp handoff): the form again with that channel's steps, what was typed kept.
+  router.post('/campaigns/new/channel', requireRole(...EDITORS), async (req, res) => {
+    await renderForm(req, res);
+  });
+
   router.post('/campaigns/new/count', requireRole(...EDITORS), (req, res) => {
     res.render('campaigns/_counter', { counter: messageLength(field(req, 'text'), field(req, 'optOut')) });
   });
@@ -175,7 +207,15 @@ export function campaignWizardRoutes(app: AppContext): Router {
     const unsafe = findUnsafeText(req.body) ?? (textFile ? findUnsafeTextInFile(textFile.buffer, 'file') : null);
     if (unsafe) return refused(400, describeUnsafeText(unsafe));
     const file = req.file && req.file.size > 0 ? req.file : null;
-    if (!text.trim()) return refused(422, 'Write the message (step 3) before parsing recipients.');
+    const handoffId = field(req, 'handoffId');
+    let route: WizardRoute | null = null;
+    try {
+      route = handoffId ? await wizardRoute(app, req.user!.accountId, handoffId) : null;
+    } catch (error) {
+      if (error instanceof DomainError) return refused(422, error.message);
+      throw error;
+    }
+    if (!route && !text.trim()) return refused(422, 'Write the message (step 3) before parsing recipients.');
     // A chosen file that is empty is a file with no recipients, not "no file".
     if (!req.file?.originalname && !typed.trim()) {
       return refused(422, 'Choose a CSV file or type numbers, one per line, with their country code.');
@@ -185,7 +225,7 @@ export function campaignWizardRoutes(app: AppContext): Router {
     try {
       result = await previewRecipients(
         req.file?.originalname ? { csv: file?.buffer ?? Buffer.alloc(0) } : { typed },
-        { text, optOut },
+        route ? whatsappRowMessage(route) : { text, optOut },
         { defaultCountry: account.settings.defaultCountry },
       );
     } catch (error) {
@@ -197,15 +237,20 @@ export function campaignWizardRoutes(app: AppContext): Router {
       { accountId: req.user!.accountId, settings: account.settings.lineTypeCheck, preview: result },
     );
     const { valid, ...shown } = result;
-    const stored: StoredPreview = { ...shown, accepted: valid.length, fileName: req.file?.originalname || null };
+    const stored: StoredPreview = {
+      ...shown,
+      accepted: valid.length,
+      fileName: req.file?.originalname || null,
+      whatsapp: route ? checkedAgainst(route, valid[0]) : null,
+    };
     const uploadId = valid.length > 0 ? randomUUID() : null;
     if (uploadId) {
       await app.db('campaign_uploads').insert({
         upload_id: uploadId,
         account_id: req.user!.accountId,
         user_id: req.user!.userId,
-        text,
-        opt_out: optOut,
+        text: route ? route.template.content.body : text,
+        opt_out: route ? '' : optOut,
         recipients: JSON.stringify(valid),
         preview: JSON.stringify(stored),
         total: result.total,
@@ -254,37 +299,42 @@ export function campaignWizardRoutes(app: AppContext): Router {
       }
       const text = field(req, 'text');
       const optOut = field(req, 'optOut') || DEFAULT_OPT_OUT_TEXT;
-      if (text !== parsed.text || optOut !== parsed.opt_out) {
+      const handoffId = field(req, 'handoffId');
+      const checked = parsed.preview?.whatsapp ?? null;
+      const route = handoffId ? await wizardRoute(app, accountId, handoffId) : null;
+      const outdated = route
+        ? !sameRoute(route, checked)
+        : checked !== null || text !== parsed.text || optOut !== parsed.opt_out;
+      if (outdated) {
         throw new DomainError(
           'PREVIEW_OUTDATED',
           'The message changed since the preview: parse the recipients again so the preview shows what will be sent.',
-          'text',
+          route ? 'handoffId' : 'text',
         );
       }
-      let sendAt: Date | undefined;
-      if (field(req, 'when') === 'later') {
-        sendAt = new Date(field(req, 'sendAt'));
-        if (Number.isNaN(sendAt.getTime()) || sendAt.getTime() <= Date.now()) {
-          throw new DomainError('INVALID_FIELD', 'Choose a time in the future to schedule the campaign.', 'sendAt');
-        }
-      }
-      const created = await requestSmsCampaign(
-        { ...app, personalData: app.channels.personalData },
-        {
-          accountId,
-          name: field(req, 'name'),
-          senderId: field(req, 'senderId'),
-          text,
-          optOutText: optOut,
-          source: 'web',
-          consent: field(req, 'consent') === 'on',
-          consentStatement: field(req, 'consentStatement'),
-          recipients: parsed.recipients,
-          publish: true,
-          sendAt,
-        },
-        { actor: req.user!.userId },
-      );
+      const sendAt = sendAtOf(req);
+      const common = {
+        accountId,
+        name: field(req, 'name'),
+        consent: field(req, 'consent') === 'on',
+        consentStatement: field(req, 'consentStatement'),
+        sendAt,
+      };
+      const created = route
+        ? await publishWhatsApp(app, route, { ...common, actor: req.user!.userId, recipients: parsed.recipients })
+        : await requestSmsCampaign(
+            { ...app, personalData: app.channels.personalData },
+            {
+              ...common,
+              senderId: field(req, 'senderId'),
+              text,
+              optOutText: optOut,
+              source: 'web',
+              recipients: parsed.recipients,
+              publish: true,
+            },
+            { actor: req.user!.userId },
+          );
       await app.db('campaign_uploads').where({ upload_id: parsed.uploadId, account_id: accountId }).delete();
       const page = withPosition(`/campaigns/${created.campaignId}`, created.position);
       if (isHtmx(req)) res.set('HX-Redirect', page).status(200).end();

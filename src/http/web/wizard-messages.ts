@@ -17,6 +17,13 @@ const PROBLEMS: Record<string, string> = {
   INSUFFICIENT_VARIABLES: 'The message uses variables, and this row has none.',
   SMS_TOO_LONG: 'With this row’s values the message is longer than 140 characters.',
   TOO_MANY_VARIABLES: 'This row has more values than the message uses.',
+  INSUFFICIENT_HEADER_VARIABLES:
+    'The template’s header needs a media URL, and this row has none (its column is named for the header: image, video or document).',
+  HEADER_VARIABLE_INVALID_URL:
+    'The header’s media URL is not an https address: WhatsApp fetches media over https only.',
+  IMAGE_URL_NOT_WHITELISTED:
+    'The header’s media comes from a host that is not on the account’s media hosts (Settings → WhatsApp): use an allowed host, or add this one.',
+  TOO_MANY_BUTTON_VARIABLES: 'This row has a button value, and the template’s button takes none.',
 };
 
 export function problemText(code: string): string {
@@ -24,6 +31,10 @@ export function problemText(code: string): string {
   if (name === 'MISSING_VARIABLE')
     return `The message uses {{${variable}}}, and this row has no value for it (an empty cell, or no such column).`;
   if (name === 'VARIABLE_NOT_STRING') return `The value for {{${variable}}} is not text.`;
+  if (name === 'MISSING_HEADER_VARIABLE')
+    return `The template’s header is a ${variable}: give its URL in a ${variable} column.`;
+  if (name === 'MISSING_BUTTON_VARIABLE' || name === 'BUTTON_VARIABLE_NOT_STRING')
+    return 'The template’s URL button ends in a variable, and this row has no value for it (its column is button).';
   return PROBLEMS[code] ?? 'This row cannot be sent.';
 }
 
@@ -48,6 +59,8 @@ export function publishError(error: DomainError): { code: string; message: strin
         return say('Choose a time in the future, at most 90 days ahead, to schedule the campaign.');
       return say(error.message);
     case 'UNKNOWN_SENDER':
+      // A WhatsApp campaign's senders are its handoff's, and the refusal says which one is missing.
+      if (error.field !== 'outboundNumber' || /WhatsApp/.test(error.message)) return say(error.message);
       return say('Choose the SMS number to send from. If the list is empty, add a sender in Settings first.');
     case 'PROACTIVE_NOT_ACTIVE':
       return say('Proactive is not active for this account yet: an Admin activates it on the Proactive page.');
