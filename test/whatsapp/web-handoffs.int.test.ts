@@ -90,6 +90,10 @@ describe('the handoff form on WhatsApp', () => {
       },
     ]);
     const row = await running.app.db('handoffs').where({ name: 'Order shipped prioritized' }).first();
+    // The list names the channels in priority order, in words rather than LivePerson's type codes.
+    const list = await admin.get('/handoffs');
+    expect(list.html).toMatch(/data-handoff="Order shipped prioritized">(?:(?!<\/tr>)[\s\S])*<td>WhatsApp → SMS<\/td>/);
+    expect(list.html).not.toContain('sms-twilio');
     const edit = await admin.get(`/handoffs/${row.handoff_id}/edit`);
     expect(edit.html).toMatch(/name="channel" value="prioritized" checked/);
     expect(edit.html).toMatch(new RegExp(`value="${templateId}"[^>]*selected`));

@@ -15,6 +15,13 @@ const EDITORS = ['admin', 'campaign_manager'] as const;
 /** The handoff's channels: SMS, WhatsApp, or the prioritized channel (WhatsApp first, then SMS). */
 const CHANNELS = ['sms', 'wa', 'prioritized'] as const;
 type FormChannel = (typeof CHANNELS)[number];
+/** A handoff channel's type as the list shows it (`wa` is LivePerson's name; `whatsapp` its alias). */
+const HANDOFF_CHANNEL_LABEL: Record<string, string> = {
+  'sms-twilio': 'SMS',
+  wa: 'WhatsApp',
+  whatsapp: 'WhatsApp',
+  inapp: 'In-App',
+};
 
 interface HandoffForm {
   name: string;
@@ -195,6 +202,7 @@ export function handoffWebRoutes(app: AppContext): Router {
     res.render('handoffs/index', {
       title: 'API handoffs',
       handoffs,
+      channelLabel: (type: string) => HANDOFF_CHANNEL_LABEL[type] ?? type,
       canEdit: (EDITORS as readonly string[]).includes(req.user!.role),
     });
   });
