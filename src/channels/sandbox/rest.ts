@@ -5,6 +5,7 @@ import { classifyKeyword } from '../../domain/consumer.ts';
 import { normalizePhone } from '../../domain/sms.ts';
 import type { Db } from '../../infra/db.ts';
 import type { Logger } from '../../infra/logger.ts';
+import { parseTwilioAddress, whatsappAddress } from '../twilio-whatsapp.ts';
 import { SandboxCallbacks } from './callbacks.ts';
 import {
   approvalOverrideSchema,
@@ -294,24 +295,26 @@ export class TwilioSandbox {
       });
       return;
     }
-    const from = normalizePhone(parsed.data.from);
-    const to = normalizePhone(parsed.data.to);
-    if (!from || !to) {
+    const from = parseTwilioAddress(parsed.data.from);
+    const to = parseTwilioAddress(parsed.data.to);
+    if (!from || !to || from.channel !== to.channel) {
       res.status(400).json({
         code: 'INVALID_NUMBER',
         field: from ? 'to' : 'from',
-        message: 'from and to must be valid phone numbers',
+        message: 'from and to must be valid phone numbers, both whatsapp:+E164 for a WhatsApp reply',
       });
       return;
     }
+    const whatsapp = from.channel === 'whatsapp';
+    const address = (phone: string) => (whatsapp ? whatsappAddress(phone) : phone);
     const { accountSid } = await this.deps.credentials();
     const now = new Date();
     const sid = newMessageSid();
     await this.deps.db('sandbox_messages').insert({
       sid,
       account_sid: accountSid,
-      from,
-      to,
+      from: address(from.phone),
+      to: address(to.phone),
       body: parsed.data.body,
       status: 'received',
       direction: 'inbound',
@@ -319,22 +322,26 @@ export class TwilioSandbox {
       date_updated: now,
       date_sent: now,
     });
-    const keyword = classifyKeyword(parsed.data.body);
+    // Carriers act on STOP and START for SMS only; on WhatsApp the business does.
+    const keyword = whatsapp ? null : classifyKeyword(parsed.data.body);
     if (keyword === 'opt-out')
-      await this.deps.db('sandbox_opt_outs').insert({ phone: from, sender: to }).onConflict().ignore();
-    if (keyword === 'opt-in') await this.deps.db('sandbox_opt_outs').where({ phone: from, sender: to }).delete();
+      await this.deps.db('sandbox_opt_outs').insert({ phone: from.phone, sender: to.phone }).onConflict().ignore();
+    if (keyword === 'opt-in')
+      await this.deps.db('sandbox_opt_outs').where({ phone: from.phone, sender: to.phone }).delete();
     const base = this.deps.publicUrl ?? `${req.protocol}://${req.get('host')}`;
     const status = await this.postSigned(`${base.replace(/\/$/, '')}/webhooks/twilio/inbound`, {
       MessageSid: sid,
       SmsSid: sid,
+      SmsMessageSid: sid,
       AccountSid: accountSid,
-      From: from,
-      To: to,
+      From: address(from.phone),
+      To: address(to.phone),
       Body: parsed.data.body,
       NumMedia: '0',
       NumSegments: '1',
       SmsStatus: 'received',
       ApiVersion: '2010-04-01',
+      ...(whatsapp ? whatsAppInboundParams(from.phone, parsed.data) : {}),
     });
     if (req.get('hx-request')) {
       res.set('HX-Refresh', 'true').status(204).end();
@@ -358,7 +365,20 @@ function checkSmsSend(body: Record<string, unknown>): WhatsAppSendCheck {
 }
 
 const replySchema = z.object({
-  from: z.string().min(1).max(32),
-  to: z.string().min(1).max(32),
+  from: z.string().min(1).max(48),
+  to: z.string().min(1).max(48),
   body: z.string().max(1600),
+  /** WhatsApp: a quick-reply tap sends the button's text as body and its id as buttonPayload. */
+  buttonPayload: z.string().min(1).max(256).optional(),
+  profileName: z.string().min(1).max(120).optional(),
 });
+
+/** What Twilio adds to a WhatsApp inbound message: the profile, the WhatsApp id, and for a tap the button. */
+function whatsAppInboundParams(phone: string, reply: z.infer<typeof replySchema>): Record<string, string> {
+  return {
+    ProfileName: reply.profileName ?? 'Sandbox consumer',
+    WaId: phone.slice(1),
+    MessageType: reply.buttonPayload ? 'button' : 'text',
+    ...(reply.buttonPayload ? { ButtonText: reply.body, ButtonPayload: reply.buttonPayload } : {}),
+  };
+}
