@@ -54,6 +54,8 @@ const agentMessages = async () =>
 describe('an agent’s reply in a WhatsApp conversation', () => {
   it('goes out over WhatsApp as free text from the WhatsApp sender within 24 hours', async () => {
     offsetMs = 1 * HOUR;
+    const list = await agent.get('/inbox');
+    expect(list.html).toMatch(new RegExp(`data-conversation="${conversationId}"[\\s\\S]*?data-channel="whatsapp"`));
     const page = await agent.get(`/inbox/${conversationId}`);
     expect(page.status).toBe(200);
     expect(page.html).toContain('id="reply-form"');

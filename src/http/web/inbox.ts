@@ -73,6 +73,7 @@ export function inboxRoutes(app: AppContext): Router {
         phone: (await open(accountId, row.consumer_ref, row.sealed_phone, { phone: 'erased' })).phone,
         skill: row.skill_id ? (names.get(row.skill_id) ?? row.skill_id) : 'No skill',
         routing: row.routing,
+        channel: row.channel,
         lastActivityAt: row.last_activity_at,
         unread: Boolean(row.last_consumer_at && (!row.read_at || row.last_consumer_at > row.read_at)),
       })),
