@@ -1,11 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { z } from 'zod';
-import { classifyKeyword } from '../../domain/consumer.ts';
+import type { z } from 'zod';
 import { normalizePhone } from '../../domain/sms.ts';
 import type { Db } from '../../infra/db.ts';
 import type { Logger } from '../../infra/logger.ts';
-import { parseTwilioAddress, whatsappAddress } from '../twilio-whatsapp.ts';
 import { SandboxCallbacks } from './callbacks.ts';
 import {
   approvalOverrideSchema,
@@ -14,6 +12,7 @@ import {
   overrideApproval,
   type WhatsAppSendCheck,
 } from './content.ts';
+import { consumerReply } from './phone.ts';
 import {
   defaultFaults,
   faultsSchema,
@@ -79,7 +78,11 @@ export class TwilioSandbox {
       if (changed === 0) return void res.status(404).json({ code: 'NOT_FOUND', message: 'No such Content.' });
       res.json({ contentSid: req.params.contentSid, ...parsed.data });
     });
-    router.post('/phone/reply', (req, res, next) => this.reply(req, res).catch(next));
+    const phone = {
+      ...this.deps,
+      postSigned: (url: string, params: Record<string, string>) => this.postSigned(url, params),
+    };
+    router.post('/phone/reply', (req, res, next) => consumerReply(phone, req, res).catch(next));
     router.get('/faults', (_req, res) => res.json(this.faults));
     router.post('/faults', (req, res) => {
       const parsed = faultsSchema.safeParse(req.body ?? {});
@@ -282,73 +285,6 @@ export class TwilioSandbox {
       url: `https://lookups.twilio.com/v2/PhoneNumbers/${number}`,
     });
   }
-
-  /** The consumer's phone: stores the reply, applies carrier-level STOP/START, then posts the signed inbound webhook. */
-  private async reply(req: Request, res: Response): Promise<void> {
-    const parsed = replySchema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      res.status(400).json({
-        code: 'INVALID_FIELD',
-        field: issue.path.join('.'),
-        message: `${issue.path.join('.')}: ${issue.message}`,
-      });
-      return;
-    }
-    const from = parseTwilioAddress(parsed.data.from);
-    const to = parseTwilioAddress(parsed.data.to);
-    if (!from || !to || from.channel !== to.channel) {
-      res.status(400).json({
-        code: 'INVALID_NUMBER',
-        field: from ? 'to' : 'from',
-        message: 'from and to must be valid phone numbers, both whatsapp:+E164 for a WhatsApp reply',
-      });
-      return;
-    }
-    const whatsapp = from.channel === 'whatsapp';
-    const address = (phone: string) => (whatsapp ? whatsappAddress(phone) : phone);
-    const { accountSid } = await this.deps.credentials();
-    const now = new Date();
-    const sid = newMessageSid();
-    await this.deps.db('sandbox_messages').insert({
-      sid,
-      account_sid: accountSid,
-      from: address(from.phone),
-      to: address(to.phone),
-      body: parsed.data.body,
-      status: 'received',
-      direction: 'inbound',
-      date_created: now,
-      date_updated: now,
-      date_sent: now,
-    });
-    // Carriers act on STOP and START for SMS only; on WhatsApp the business does.
-    const keyword = whatsapp ? null : classifyKeyword(parsed.data.body);
-    if (keyword === 'opt-out')
-      await this.deps.db('sandbox_opt_outs').insert({ phone: from.phone, sender: to.phone }).onConflict().ignore();
-    if (keyword === 'opt-in')
-      await this.deps.db('sandbox_opt_outs').where({ phone: from.phone, sender: to.phone }).delete();
-    const base = this.deps.publicUrl ?? `${req.protocol}://${req.get('host')}`;
-    const status = await this.postSigned(`${base.replace(/\/$/, '')}/webhooks/twilio/inbound`, {
-      MessageSid: sid,
-      SmsSid: sid,
-      SmsMessageSid: sid,
-      AccountSid: accountSid,
-      From: address(from.phone),
-      To: address(to.phone),
-      Body: parsed.data.body,
-      NumMedia: '0',
-      NumSegments: '1',
-      SmsStatus: 'received',
-      ApiVersion: '2010-04-01',
-      ...(whatsapp ? whatsAppInboundParams(from.phone, parsed.data) : {}),
-    });
-    if (req.get('hx-request')) {
-      res.set('HX-Refresh', 'true').status(204).end();
-      return;
-    }
-    res.status(201).json({ sid, webhookStatus: status });
-  }
 }
 
 /** An SMS as Twilio checks it: a body of up to 1,600 characters to a valid number. */
@@ -362,23 +298,4 @@ function checkSmsSend(body: Record<string, unknown>): WhatsAppSendCheck {
   const to = body.To as string;
   if (normalizePhone(to) !== to) return refuse(21211, `The 'To' number ${to} is not a valid phone number.`);
   return { ok: true, body: body.Body, contentSid: null, contentVariables: null };
-}
-
-const replySchema = z.object({
-  from: z.string().min(1).max(48),
-  to: z.string().min(1).max(48),
-  body: z.string().max(1600),
-  /** WhatsApp: a quick-reply tap sends the button's text as body and its id as buttonPayload. */
-  buttonPayload: z.string().min(1).max(256).optional(),
-  profileName: z.string().min(1).max(120).optional(),
-});
-
-/** What Twilio adds to a WhatsApp inbound message: the profile, the WhatsApp id, and for a tap the button. */
-function whatsAppInboundParams(phone: string, reply: z.infer<typeof replySchema>): Record<string, string> {
-  return {
-    ProfileName: reply.profileName ?? 'Sandbox consumer',
-    WaId: phone.slice(1),
-    MessageType: reply.buttonPayload ? 'button' : 'text',
-    ...(reply.buttonPayload ? { ButtonText: reply.body, ButtonPayload: reply.buttonPayload } : {}),
-  };
 }
