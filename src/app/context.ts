@@ -16,4 +16,6 @@ export interface AppContext {
   /** Present in processes that run projections (ROLE=all or worker). */
   runner: ProjectionRunner | null;
   channels: Channels;
+  /** The clock of what the web tool and webhooks record and decide (tests inject one; absent: the wall clock). */
+  now?: () => Date;
 }

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { type ChannelProviders, ChannelSendError } from '../channels/port.ts';
 import * as account from '../domain/account.ts';
-import { DEFAULT_CONVERSATION_IDLE_MINUTES } from '../domain/account-settings.ts';
-import * as campaign from '../domain/campaign.ts';
+import { type Channel, DEFAULT_CONVERSATION_IDLE_MINUTES } from '../domain/account-settings.ts';
 import * as consumer from '../domain/consumer.ts';
 import * as conversation from '../domain/conversation.ts';
 import { DomainError } from '../domain/decider.ts';
 import * as message from '../domain/message.ts';
-import { renderSms, withOptOut } from '../domain/sms.ts';
 import { type EventStore, WrongExpectedVersionError } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import { ConsumerKeyErasedError, type PersonalData } from '../infra/personal-data.ts';
+import type { PersonalData } from '../infra/personal-data.ts';
+import { firstMessageOf, latestProactive } from './conversation-origin.ts';
 import { type CommandContext, foldStream, handleCommand, writeStream } from './handler.ts';
 import { recordAgentMessage, recordInAppAgentReply } from './inapp-conversations.ts';
 
@@ -28,8 +27,11 @@ export interface InboundMessage {
   consumerRef: string;
   phone: string;
   senderId: string | null;
-  channel?: 'sms' | 'inapp';
+  channel?: Channel;
+  /** The text; for a WhatsApp quick-reply tap, the button's text. */
   body: string;
+  /** A WhatsApp quick-reply tap: the button's payload (its id), kept sealed beside the text. */
+  buttonPayload?: string;
   providerMessageId: string;
   now: Date;
 }
@@ -43,36 +45,6 @@ export type RouteOutcome = {
 const ROUTER = { actor: 'system:conversation-router' };
 
 /**
- * The latest proactive message this account sent the consumer: found through the campaign-messages read model
- * (which may lag its streams by moments), then read from its own streams, which say what was sent and how.
- */
-async function latestProactive(deps: ConversationDeps, accountId: string, consumerRef: string) {
-  const row = await deps
-    .db('campaign_messages')
-    .where({ account_id: accountId, consumer_ref: consumerRef })
-    .whereNotNull('sent_at')
-    .orderBy('sent_at', 'desc')
-    .first<{ message_id: string; campaign_id: string } | undefined>('message_id', 'campaign_id');
-  if (!row) return null;
-  const messageEvents = await deps.store.read(message.messageStream(row.message_id));
-  const messageState = foldStream(message, messageEvents);
-  const campaignState = foldStream(campaign, await deps.store.read(campaign.campaignStream(row.campaign_id)));
-  const sentEvent = messageEvents.find((event) => event.type === 'MessageSent');
-  if (!sentEvent || !campaignState.draft || !messageState.queued) return null;
-  return {
-    campaignId: row.campaign_id,
-    messageId: row.message_id,
-    skillId: campaignState.draft.skillId,
-    sentAt: new Date((sentEvent.data as { sentAt: string }).sentAt),
-    lookbackHours: campaignState.draft.lookbackHours,
-    routeAllWithinLookback: campaignState.draft.routeAllWithinLookback,
-    responded: messageState.status === 'responded',
-    draft: campaignState.draft,
-    sealedRecipient: messageState.queued.sealed,
-  };
-}
-
-/**
  * F8/F18: a consumer's reply that is not a keyword. It joins the consumer's open conversation; otherwise the
  * latest proactive message within its lookback decides the skill (first reply → the campaign's skill and
  * MessageResponded; later replies → the campaign's skill if routeAllWithinLookback, else the default skill);
@@ -82,7 +54,11 @@ async function latestProactive(deps: ConversationDeps, accountId: string, consum
 export async function routeInbound(deps: ConversationDeps, input: InboundMessage): Promise<RouteOutcome> {
   const { accountId, consumerRef } = input;
   const consumerStreamId = consumer.consumerStream(accountId, consumerRef);
-  const sealedBody = await deps.personalData.sealFor(accountId, consumerRef, { text: input.body });
+  const channel = input.channel ?? 'sms';
+  const sealedBody = await deps.personalData.sealFor(accountId, consumerRef, {
+    text: input.body,
+    ...(input.buttonPayload ? { buttonPayload: input.buttonPayload } : {}),
+  });
   const now = input.now.toISOString();
   for (let attempt = 0; attempt < 3; attempt++) {
     const consumerState = foldStream(consumer, await deps.store.read(consumerStreamId));
@@ -100,6 +76,7 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
             conversationId: openId,
             providerMessageId: input.providerMessageId,
             sealed: sealedBody,
+            channel,
             now,
           },
           ROUTER,
@@ -119,7 +96,7 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       }
     }
     const accountState = foldStream(account, await deps.store.read(account.accountStream(accountId)));
-    const latest = await latestProactive(deps, accountId, consumerRef);
+    const latest = await latestProactive(deps, accountId, consumerRef, channel);
     const decision = conversation.routeReply({
       now: input.now,
       defaultSkillId: accountState.settings.defaultSkillId,
@@ -139,36 +116,16 @@ export async function routeInbound(deps: ConversationDeps, input: InboundMessage
       if (error instanceof DomainError && error.code === 'CONVERSATION_ALREADY_OPEN') continue;
       throw error;
     }
-    let firstMessage: { sealed: string; sentAt: string; campaignName: string } | null = null;
-    // A message sealed before the consumer's erasure cannot be opened: the conversation then opens without it.
-    const recipient =
+    const firstMessage =
       latest && decision.campaignId === latest.campaignId
-        ? await deps.personalData
-            .openFor<{ phone: string; variables: Record<string, string> }>(
-              accountId,
-              consumerRef,
-              latest.sealedRecipient,
-            )
-            .catch((error: unknown) => {
-              if (error instanceof ConsumerKeyErasedError) return null;
-              throw error;
-            })
+        ? await firstMessageOf(deps, accountId, consumerRef, latest)
         : null;
-    if (latest && recipient) {
-      const rendered = renderSms(latest.draft.text, recipient.variables);
-      const text = withOptOut(rendered.ok ? rendered.text : latest.draft.text, latest.draft.optOutText);
-      firstMessage = {
-        sealed: await deps.personalData.sealFor(accountId, consumerRef, { text }, latest.campaignId),
-        sentAt: latest.sentAt.toISOString(),
-        campaignName: latest.draft.name,
-      };
-    }
     const open: conversation.ConversationCommand = {
       type: 'OpenConversation',
       accountId,
       conversationId,
       consumerRef,
-      channel: input.channel ?? 'sms',
+      channel,
       senderId: input.senderId ?? latest?.draft.senderId ?? null,
       skillId: decision.skillId,
       routing: decision.routing,
@@ -237,10 +194,14 @@ async function loadOpen(deps: Pick<ConversationDeps, 'store'>, accountId: string
   return { state, sealedPhone: opened.sealedPhone ?? null };
 }
 
-/** An agent's answer, sent on the conversation's channel and sender through the channel provider. */
+/**
+ * An agent's answer, sent on the conversation's channel and sender through the channel provider. On WhatsApp it
+ * is free text, so it goes only within 24 hours of the consumer's last message (conversation.agentReplyWindow);
+ * outside, it is refused with the reason and nothing is sent.
+ */
 export async function sendAgentReply(
   deps: ConversationDeps,
-  input: { accountId: string; conversationId: string; agentId: string; text: string },
+  input: { accountId: string; conversationId: string; agentId: string; text: string; now?: Date },
   context: CommandContext,
 ) {
   const text = input.text.trim();
@@ -252,11 +213,13 @@ export async function sendAgentReply(
       'text',
     );
   }
+  const now = input.now ?? new Date();
   const { state, sealedPhone } = await loadOpen(deps, input.accountId, input.conversationId);
   if (state.status === 'closed') throw new DomainError('CONVERSATION_CLOSED', 'This conversation is closed.');
-  if (state.channel === 'inapp') {
-    return recordInAppAgentReply(deps, { ...input, consumerRef: state.consumerRef, text }, context);
-  }
+  const window = conversation.agentReplyWindow(state, now);
+  if (!window.open) throw new DomainError('WHATSAPP_WINDOW_CLOSED', window.reason, 'text');
+  const reply = { ...input, consumerRef: state.consumerRef, text, now };
+  if (state.channel === 'inapp') return recordInAppAgentReply(deps, reply, context);
   if (!sealedPhone) throw new DomainError('NO_ADDRESS', 'This conversation has no number to answer.');
   const accountState = foldStream(account, await deps.store.read(account.accountStream(input.accountId)));
   const sender = state.senderId ? accountState.settings.senders[state.senderId] : undefined;
@@ -281,11 +244,7 @@ export async function sendAgentReply(
       'text',
     );
   }
-  return recordAgentMessage(
-    deps,
-    { ...input, consumerRef: state.consumerRef, text, providerMessageId: sent.providerMessageId },
-    context,
-  );
+  return recordAgentMessage(deps, { ...reply, providerMessageId: sent.providerMessageId }, context);
 }
 
 type CloseReason = 'agent' | 'idle-timeout' | 'consumer-opted-out';

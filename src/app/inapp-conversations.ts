@@ -12,6 +12,8 @@ interface AgentMessage {
   text: string;
   /** The provider's id of the message sent, or our own where nothing is sent through a provider. */
   providerMessageId: string;
+  /** When it was sent (absent: now). */
+  now?: Date;
 }
 
 /** Records an agent's message in its conversation, the text sealed with the consumer's key. */
@@ -31,7 +33,7 @@ export async function recordAgentMessage(
       agentId: input.agentId,
       providerMessageId: input.providerMessageId,
       sealed: await deps.personalData.sealFor(input.accountId, input.consumerRef, { text: input.text }),
-      now: new Date().toISOString(),
+      now: (input.now ?? new Date()).toISOString(),
     },
     context,
   );

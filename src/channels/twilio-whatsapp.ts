@@ -1,4 +1,5 @@
 import type twilio from 'twilio';
+import { normalizePhone } from '../domain/sms.ts';
 import {
   contentVariableLayout,
   type TemplateContent,
@@ -14,6 +15,20 @@ import { observed, type RequestObserver, twilioSmsChannel } from './twilio.ts';
  */
 
 export const whatsappAddress = (number: string) => (number.startsWith('whatsapp:') ? number : `whatsapp:${number}`);
+
+export interface TwilioAddress {
+  channel: 'sms' | 'whatsapp';
+  /** E.164. */
+  phone: string;
+}
+
+/** A Twilio address: `+E164` on SMS, `whatsapp:+E164` on WhatsApp (null when it is neither). */
+export function parseTwilioAddress(value: unknown): TwilioAddress | null {
+  if (typeof value !== 'string') return null;
+  const whatsapp = value.startsWith('whatsapp:');
+  const phone = normalizePhone(whatsapp ? value.slice('whatsapp:'.length) : value);
+  return phone ? { channel: whatsapp ? 'whatsapp' : 'sms', phone } : null;
+}
 
 type Action = { type?: string; title: string; id?: string; url?: string; phone?: string };
 

@@ -33,8 +33,11 @@ export const ConversationEvents = {
     accountId: z.string(),
     conversationId: z.string(),
     providerMessageId: z.string(),
+    /** The text (and for a WhatsApp quick-reply tap, the button's payload), sealed with the consumer's key. */
     sealed: z.string(),
     receivedAt: z.string(),
+    /** The channel it came on, where that is not the conversation's own (absent: the conversation's). */
+    channel: channel.optional(),
   }),
   AgentMessageSent: z.object({
     accountId: z.string(),
@@ -70,6 +73,7 @@ export type ConversationCommand =
       conversationId: string;
       providerMessageId: string;
       sealed: string;
+      channel?: Opened['channel'];
       now: string;
     }
   | {
@@ -99,6 +103,8 @@ export interface Conversation {
   senderId: string | null;
   skillId: string | null;
   lastActivityAt: string | null;
+  /** When the consumer last wrote: WhatsApp's customer-service window runs from it. */
+  lastConsumerMessageAt: string | null;
   /** Provider ids already recorded, so a redelivered webhook adds nothing. */
   seenProviderIds: string[];
 }
@@ -111,6 +117,7 @@ export const initialState = (): Conversation => ({
   senderId: null,
   skillId: null,
   lastActivityAt: null,
+  lastConsumerMessageAt: null,
   seenProviderIds: [],
 });
 
@@ -141,11 +148,14 @@ export const decide = (command: ConversationCommand, state: Conversation): Conve
             providerMessageId: command.providerMessageId,
             sealed: command.sealed,
             receivedAt: command.now,
+            ...(command.channel && command.channel !== state.channel ? { channel: command.channel } : {}),
           },
         },
       ];
-    case 'SendAgentMessage':
+    case 'SendAgentMessage': {
       requireOpen(state, accountId);
+      const window = agentReplyWindow(state, new Date(command.now));
+      if (!window.open) throw new DomainError('WHATSAPP_WINDOW_CLOSED', window.reason, 'text');
       return [
         {
           type: 'AgentMessageSent',
@@ -159,6 +169,7 @@ export const decide = (command: ConversationCommand, state: Conversation): Conve
           },
         },
       ];
+    }
     case 'TransferConversation':
       requireOpen(state, accountId);
       if (state.skillId === command.toSkillId) return [];
@@ -199,6 +210,7 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
       return {
         ...state,
         lastActivityAt: event.data.receivedAt,
+        lastConsumerMessageAt: event.data.receivedAt,
         seenProviderIds: [...state.seenProviderIds, event.data.providerMessageId],
       };
     case 'AgentMessageSent':
@@ -211,6 +223,40 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
       return assertNever(event);
   }
 };
+
+/** WhatsApp's customer-service window: free text may answer a consumer only this long after they last wrote. */
+export const WHATSAPP_SERVICE_WINDOW_MS = 24 * 3_600_000;
+
+export type AgentReplyWindow = { open: true; closesAt: Date | null } | { open: false; closedAt: Date; reason: string };
+
+/**
+ * Whether an agent's free-text reply may go out now. SMS and In-App replies always may (closesAt null); a WhatsApp
+ * reply only while the consumer wrote within the last 24 hours (WhatsApp's customer-service window; after it
+ * only an approved template may start a conversation again). The window ends exactly 24 hours after the
+ * consumer's last message: a reply at that instant is outside.
+ */
+export function agentReplyWindow(
+  conversation: Pick<Conversation, 'channel' | 'lastConsumerMessageAt'>,
+  now: Date,
+): AgentReplyWindow {
+  if (conversation.channel !== 'whatsapp') return { open: true, closesAt: null };
+  const last = conversation.lastConsumerMessageAt ? Date.parse(conversation.lastConsumerMessageAt) : Number.NaN;
+  if (Number.isNaN(last)) {
+    return {
+      open: false,
+      closedAt: now,
+      reason:
+        'WhatsApp lets a business write free text only within 24 hours of the consumer’s last message, and the consumer has not written yet.',
+    };
+  }
+  const closesAt = new Date(last + WHATSAPP_SERVICE_WINDOW_MS);
+  if (now.getTime() < closesAt.getTime()) return { open: true, closesAt };
+  return {
+    open: false,
+    closedAt: closesAt,
+    reason: `WhatsApp’s 24-hour window closed at ${closesAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, 24 hours after the consumer’s last message. A free-text reply cannot be sent until the consumer writes again; only an approved template (a new campaign) can reach them now.`,
+  };
+}
 
 export interface RoutingInput {
   now: Date;

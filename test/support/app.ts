@@ -38,7 +38,7 @@ export async function startTestApp(
   let port = 0;
   const opened = await openApp(config, silentLogger, { ownBaseUrl: () => `http://127.0.0.1:${port}` });
   const runner = createProjectionRunner(opened.context);
-  const app: AppContext = { ...opened.context, runner };
+  const app: AppContext = { ...opened.context, runner, ...(options.now ? { now: options.now } : {}) };
   await runner.start();
   await bootstrapFirstStart(app, {
     accountId: config.ACCOUNT_ID,

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { z } from 'zod';
-import { classifyKeyword } from '../../domain/consumer.ts';
+import type { z } from 'zod';
 import { normalizePhone } from '../../domain/sms.ts';
 import type { Db } from '../../infra/db.ts';
 import type { Logger } from '../../infra/logger.ts';
@@ -13,6 +12,7 @@ import {
   overrideApproval,
   type WhatsAppSendCheck,
 } from './content.ts';
+import { consumerReply } from './phone.ts';
 import {
   defaultFaults,
   faultsSchema,
@@ -78,7 +78,11 @@ export class TwilioSandbox {
       if (changed === 0) return void res.status(404).json({ code: 'NOT_FOUND', message: 'No such Content.' });
       res.json({ contentSid: req.params.contentSid, ...parsed.data });
     });
-    router.post('/phone/reply', (req, res, next) => this.reply(req, res).catch(next));
+    const phone = {
+      ...this.deps,
+      postSigned: (url: string, params: Record<string, string>) => this.postSigned(url, params),
+    };
+    router.post('/phone/reply', (req, res, next) => consumerReply(phone, req, res).catch(next));
     router.get('/faults', (_req, res) => res.json(this.faults));
     router.post('/faults', (req, res) => {
       const parsed = faultsSchema.safeParse(req.body ?? {});
@@ -281,67 +285,6 @@ export class TwilioSandbox {
       url: `https://lookups.twilio.com/v2/PhoneNumbers/${number}`,
     });
   }
-
-  /** The consumer's phone: stores the reply, applies carrier-level STOP/START, then posts the signed inbound webhook. */
-  private async reply(req: Request, res: Response): Promise<void> {
-    const parsed = replySchema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      res.status(400).json({
-        code: 'INVALID_FIELD',
-        field: issue.path.join('.'),
-        message: `${issue.path.join('.')}: ${issue.message}`,
-      });
-      return;
-    }
-    const from = normalizePhone(parsed.data.from);
-    const to = normalizePhone(parsed.data.to);
-    if (!from || !to) {
-      res.status(400).json({
-        code: 'INVALID_NUMBER',
-        field: from ? 'to' : 'from',
-        message: 'from and to must be valid phone numbers',
-      });
-      return;
-    }
-    const { accountSid } = await this.deps.credentials();
-    const now = new Date();
-    const sid = newMessageSid();
-    await this.deps.db('sandbox_messages').insert({
-      sid,
-      account_sid: accountSid,
-      from,
-      to,
-      body: parsed.data.body,
-      status: 'received',
-      direction: 'inbound',
-      date_created: now,
-      date_updated: now,
-      date_sent: now,
-    });
-    const keyword = classifyKeyword(parsed.data.body);
-    if (keyword === 'opt-out')
-      await this.deps.db('sandbox_opt_outs').insert({ phone: from, sender: to }).onConflict().ignore();
-    if (keyword === 'opt-in') await this.deps.db('sandbox_opt_outs').where({ phone: from, sender: to }).delete();
-    const base = this.deps.publicUrl ?? `${req.protocol}://${req.get('host')}`;
-    const status = await this.postSigned(`${base.replace(/\/$/, '')}/webhooks/twilio/inbound`, {
-      MessageSid: sid,
-      SmsSid: sid,
-      AccountSid: accountSid,
-      From: from,
-      To: to,
-      Body: parsed.data.body,
-      NumMedia: '0',
-      NumSegments: '1',
-      SmsStatus: 'received',
-      ApiVersion: '2010-04-01',
-    });
-    if (req.get('hx-request')) {
-      res.set('HX-Refresh', 'true').status(204).end();
-      return;
-    }
-    res.status(201).json({ sid, webhookStatus: status });
-  }
 }
 
 /** An SMS as Twilio checks it: a body of up to 1,600 characters to a valid number. */
@@ -356,9 +299,3 @@ function checkSmsSend(body: Record<string, unknown>): WhatsAppSendCheck {
   if (normalizePhone(to) !== to) return refuse(21211, `The 'To' number ${to} is not a valid phone number.`);
   return { ok: true, body: body.Body, contentSid: null, contentVariables: null };
 }
-
-const replySchema = z.object({
-  from: z.string().min(1).max(32),
-  to: z.string().min(1).max(32),
-  body: z.string().max(1600),
-});

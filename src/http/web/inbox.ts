@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../../app/context.ts';
 import { closeConversation, sendAgentReply, transferConversation } from '../../app/conversations.ts';
+import { agentReplyWindow, type Conversation } from '../../domain/conversation.ts';
 import { DomainError } from '../../domain/decider.ts';
 import { ConsumerKeyErasedError } from '../../infra/personal-data.ts';
 import { httpStatus } from '../domain-statuses.ts';
@@ -32,6 +33,7 @@ interface ConversationRow {
 export function inboxRoutes(app: AppContext): Router {
   const router = Router();
   const personalData = app.channels.personalData;
+  const now = () => app.now?.() ?? new Date();
 
   const open = async <T>(accountId: string, ref: string, sealed: string | null, fallback: T): Promise<T> => {
     if (!sealed) return fallback;
@@ -71,6 +73,7 @@ export function inboxRoutes(app: AppContext): Router {
         phone: (await open(accountId, row.consumer_ref, row.sealed_phone, { phone: 'erased' })).phone,
         skill: row.skill_id ? (names.get(row.skill_id) ?? row.skill_id) : 'No skill',
         routing: row.routing,
+        channel: row.channel,
         lastActivityAt: row.last_activity_at,
         unread: Boolean(row.last_consumer_at && (!row.read_at || row.last_consumer_at > row.read_at)),
       })),
@@ -122,10 +125,20 @@ export function inboxRoutes(app: AppContext): Router {
         closedAt: row.closed_at,
         channel: row.channel,
       },
+      // WhatsApp's 24-hour rule, decided in the domain; the send is refused the same way if the page is stale.
+      replyWindow: agentReplyWindow(
+        {
+          channel: row.channel as Conversation['channel'],
+          lastConsumerMessageAt: row.last_consumer_at?.toISOString() ?? null,
+        },
+        now(),
+      ),
       messages: await Promise.all(
         messages.map(async (message) => ({
           direction: message.direction,
-          text: (await open(accountId, row.consumer_ref, message.sealed, { text: '(erased)' })).text,
+          ...(await open<{ text: string; buttonPayload?: string }>(accountId, row.consumer_ref, message.sealed, {
+            text: '(erased)',
+          })),
           by:
             message.direction === 'proactive'
               ? `Proactive · ${message.campaign_name}`
@@ -187,7 +200,7 @@ export function inboxRoutes(app: AppContext): Router {
     try {
       const result = await sendAgentReply(
         { ...app, personalData, providers: app.channels.providers },
-        { accountId: req.user!.accountId, conversationId, agentId: req.user!.userId, text },
+        { accountId: req.user!.accountId, conversationId, agentId: req.user!.userId, text, now: now() },
         context(req),
       );
       res.redirect(303, withPosition(`/inbox/${conversationId}`, result.position));
