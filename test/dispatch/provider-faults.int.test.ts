@@ -11,11 +11,11 @@ import { messageCounts, phone, readyAccount, SYSTEM, sendCampaign, waitForCampai
 describe('a provider that stores a timed-out message only after the lease', () => {
   let running: TestApp;
   let senderId: string;
-  const leaseMs = 3000;
+  const leaseMs = 4000;
   beforeAll(async () => {
-    // A second for every request (the sends that time out, and the reconciliation's look, which must answer under
-    // load: a look that times out is a deferral too, but not the "found nothing" this test is about).
-    running = await startTestApp({ TWILIO_TIMEOUT_MS: '1000', DISPATCH_LEASE_MS: String(leaseMs) }, { worker: true });
+    // Two seconds for every request: the held sends time out, and the reconciliation's looks must answer under load
+    // (a look that times out is a deferral too, but not the "found nothing" this test is about).
+    running = await startTestApp({ TWILIO_TIMEOUT_MS: '2000', DISPATCH_LEASE_MS: String(leaseMs) }, { worker: true });
     senderId = (await readyAccount(running)).senderId;
   });
   afterAll(async () => {
@@ -25,13 +25,14 @@ describe('a provider that stores a timed-out message only after the lease', () =
   it('sends one SMS per recipient: a reconciliation that finds nothing looks again before another attempt', async () => {
     const numbers = Array.from({ length: 20 }, (_, index) => phone(5000 + index));
     const slow = numbers.slice(0, 8);
-    // The sandbox answers these 4.5 s after the request (the client gave up after 1 s) and only then stores
-    // the message: after the lease's end (3 s) and the first look (done by 4 s), before the second look (6 s).
+    // The sandbox holds these sends until the sender has looked for them (the client gives up after 2 s, the
+    // reconciliation looks at the lease's end), stores them once that first look answered "nothing", and makes any
+    // later look wait until they are stored: the first look finds nothing, the second finds the message.
     await fetch(`${running.baseUrl}/sandbox/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       // No status callbacks: one would record the send before the reconciliation this test is about.
-      body: JSON.stringify({ slowNumbers: Object.fromEntries(slow.map((to) => [to, 4500])), callbackDelayMs: -1 }),
+      body: JSON.stringify({ storeAfterLookup: slow, callbackDelayMs: -1 }),
     });
     const created = await sendCampaign(
       running,

@@ -231,7 +231,9 @@ describe('replayProjection', () => {
     );
     expect(rows[0]).toEqual({ total: handled, distinct: handled });
     // Every account the store knows of, each activated, each with its two events: nothing lost.
-    const accountsInStore = 40 + 150 + written;
+    // Counted in the store rather than summed from this file's appends, so that the test holds when run alone.
+    const accountsInStore = (await store.readAll(null, 1_000_000)).filter((e) => e.type === 'AccountCreated').length;
+    expect(accountsInStore).toBeGreaterThanOrEqual(150 + written);
     expect(handled).toBe(2 * accountsInStore);
     expect(await db('test_accounts').where({ active: false }).count({ n: '*' }).first()).toEqual({ n: '0' });
     expect(await db('test_account_events').count({ n: '*' }).first()).toEqual({ n: String(2 * accountsInStore) });

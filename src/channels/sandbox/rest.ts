@@ -12,6 +12,7 @@ import {
   overrideApproval,
   type WhatsAppSendCheck,
 } from './content.ts';
+import { LookupHolds } from './holds.ts';
 import { consumerReply } from './phone.ts';
 import {
   defaultFaults,
@@ -42,6 +43,9 @@ const invalid = (res: Response, error: z.ZodError) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How long `storeAfterLookup` holds a create for a lookup that does not come. */
+const HOLD_MAX_MS = 60_000;
+
 /**
  * The Twilio REST subset the product uses (Messages create/list/fetch, redact and delete, Lookup v2), the consumer's phone
  * (`/sandbox/phone/reply`) and the fault controls. Mounted at `/sandbox`, before sessions and CSRF: the REST
@@ -49,6 +53,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class TwilioSandbox {
   faults: SandboxFaults = defaultFaults();
+  private readonly holds = new LookupHolds();
   private readonly callbacks: SandboxCallbacks;
 
   constructor(private readonly deps: SandboxDeps) {
@@ -153,6 +158,28 @@ export class TwilioSandbox {
       return void twilioError(res, 400, 21614, `'To' number ${to} is not a valid mobile number`);
     const slow = faults.slowNumbers[number];
     if (slow) await sleep(slow);
+    const held = faults.storeAfterLookup.includes(number) ? await this.holds.untilLookedUp(to, HOLD_MAX_MS) : null;
+    try {
+      await this.storeMessage(req, res, { to, from: body.From, statusCallback: body.StatusCallback, sent, receivedAt });
+    } finally {
+      held?.();
+    }
+  }
+
+  private async storeMessage(
+    req: Request,
+    res: Response,
+    message: {
+      to: string;
+      from: string;
+      statusCallback: unknown;
+      sent: { body: string; contentSid?: string | null; contentVariables?: string | null };
+      receivedAt: Date;
+    },
+  ): Promise<void> {
+    const { to, sent, receivedAt } = message;
+    const body = { From: message.from, StatusCallback: message.statusCallback };
+    const faults = this.faults;
     const optedOut = await this.deps.db('sandbox_opt_outs').where({ phone: to, sender: body.From }).first();
     if (optedOut) return void twilioError(res, 400, 21610, 'Attempt to send to unsubscribed recipient');
     const now = receivedAt;
@@ -197,6 +224,7 @@ export class TwilioSandbox {
       const day = new Date(query.DateSent);
       rows.andWhere('date_created', '>=', day).andWhere('date_created', '<', new Date(day.getTime() + 86_400_000));
     }
+    if (query.To) await this.holds.beforeLookup(query.To);
     const token = /^PA(\d+)$/.exec(query.PageToken ?? '');
     if (token) rows.andWhere('seq', '<', token[1]!);
     const found = await rows
@@ -223,6 +251,7 @@ export class TwilioSandbox {
         found.length > pageSize && last ? uri({ Page: String(page + 1), PageToken: `PA${last.seq}` }) : null,
       previous_page_uri: null,
     });
+    if (query.To) this.holds.afterLookup(query.To);
   }
 
   private async fetchMessage(req: Request, res: Response): Promise<void> {

@@ -39,6 +39,12 @@ export interface SandboxFaults {
   delayMs: number;
   /** Per-number delays before answering a create (the message is still stored): slow answers and timeouts. */
   slowNumbers: Record<string, number>;
+  /**
+   * Numbers whose creates are stored only once a Messages list for the number has answered without them (at most
+   * 60 s later); later lists wait until they are stored. With `slowNumbers` past the client's timeout: a message the
+   * sender's first reconciliation cannot find and its second one does.
+   */
+  storeAfterLookup: string[];
   /** Numbers whose creates fail at once with this Twilio code (21211, 21610, 21614 …). */
   failNumbers: Record<string, number>;
   /** Numbers that Lookup reports as landlines (creates to them fail with 21614). */
@@ -64,6 +70,7 @@ export const defaultFaults = (): SandboxFaults => ({
   errorStatus: 500,
   delayMs: 0,
   slowNumbers: {},
+  storeAfterLookup: [],
   failNumbers: {},
   landlines: [],
   undeliverable: {},
@@ -84,6 +91,7 @@ export const faultsSchema = z
     errorStatus: z.union([z.literal(500), z.literal(429)]),
     delayMs: z.number().int().min(0).max(60_000),
     slowNumbers: z.record(z.string(), z.number().int().min(0).max(60_000)),
+    storeAfterLookup: e164List,
     failNumbers: phoneMap,
     landlines: z.array(z.string()),
     undeliverable: phoneMap,
