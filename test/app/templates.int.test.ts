@@ -12,6 +12,7 @@ import { DomainError } from '../../src/domain/decider.ts';
 import type { TemplateContent } from '../../src/domain/template-content.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../support/app.ts';
+import { sandboxFaults } from '../whatsapp/support.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
 const json = (response: Response): Promise<any> => response.json();
@@ -30,12 +31,7 @@ const rich: TemplateContent = {
 };
 
 const deps = () => ({ ...running.app, templates: running.app.channels.whatsappTemplates });
-const faults = (body: Record<string, unknown>) =>
-  fetch(`${running.baseUrl}/sandbox/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const faults = (body: Record<string, unknown>) => sandboxFaults(running, body);
 
 async function submitted(content: TemplateContent) {
   const drafted = await draftTemplate(running.app, 'default', content, context);

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSender, addSkill, setReceivingWindow } from '../../src/app/account-settings.ts';
 import { createApiClient } from '../../src/app/api-clients.ts';
-import { draftTemplate, pollTemplateApprovals, readTemplate, submitTemplate } from '../../src/app/templates.ts';
 import { API_SCOPES, WEEKDAYS, type WeeklyWindow } from '../../src/domain/account-settings.ts';
 import { messageIdFor } from '../../src/domain/campaign.ts';
 import * as message from '../../src/domain/message.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { eventually, startTestApp, type TestApp } from '../support/app.ts';
+import { decidedTemplate, SENDER, sandboxFaults } from '../whatsapp/support.ts';
 import { ALWAYS_OPEN, phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
@@ -16,7 +16,6 @@ let running: TestApp;
 let accessToken: string;
 let handoffId: string;
 let contentSid: string;
-const SENDER = '+14155550100';
 // Open only on the day three days from now: closed today in every time zone.
 const openDay = WEEKDAYS[(new Date().getUTCDay() + 6 + 3) % 7];
 const CLOSED = Object.fromEntries(
@@ -29,12 +28,7 @@ const api = (path: string, body: unknown) =>
     headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-const faults = (body: Record<string, unknown>) =>
-  fetch(`${running.baseUrl}/sandbox/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const faults = (body: Record<string, unknown>) => sandboxFaults(running, body);
 const digits = (number: string) => number.slice(1);
 
 async function campaign(numbers: string[]) {
@@ -77,28 +71,17 @@ beforeAll(async () => {
   await readyAccount(running);
   await addSender(running.app, { accountId: 'default', channel: 'whatsapp', address: SENDER, rate: 0 }, SYSTEM);
   await addSkill(running.app, { accountId: 'default', name: 'Sales' }, SYSTEM);
-  const deps = { ...running.app, templates: running.app.channels.whatsappTemplates };
-  const drafted = await draftTemplate(
-    running.app,
-    'default',
-    {
-      name: 'order_update',
-      language: 'en',
-      category: 'UTILITY',
-      header: null,
-      body: 'Hello {{1}}, your order has shipped.',
-      footer: null,
-      buttons: { type: 'none' },
-      samples: { '1': 'Ana' },
-    },
-    SYSTEM,
-  );
-  const submitted = await submitTemplate(deps, 'default', drafted.templateId, SYSTEM);
-  await waitForProjection(running.app.db, 'templates', submitted.position!);
-  await pollTemplateApprovals(deps);
-  const template = await readTemplate(running.app, drafted.templateId);
-  expect(template.status).toBe('approved');
-  contentSid = template.contentSid!;
+  const drafted = await decidedTemplate(running, {
+    name: 'order_update',
+    language: 'en',
+    category: 'UTILITY',
+    header: null,
+    body: 'Hello {{1}}, your order has shipped.',
+    footer: null,
+    buttons: { type: 'none' },
+    samples: { '1': 'Ana' },
+  });
+  contentSid = drafted.contentSid;
   const client = await createApiClient(
     running.app,
     { accountId: 'default', name: 'crm', scopes: [...API_SCOPES] },

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSender, addSkill, setWhatsAppSettings } from '../../src/app/account-settings.ts';
 import { createApiClient } from '../../src/app/api-clients.ts';
-import { draftTemplate, pollTemplateApprovals, readTemplate, submitTemplate } from '../../src/app/templates.ts';
+import { draftTemplate, pollTemplateApprovals, submitTemplate } from '../../src/app/templates.ts';
 import { API_SCOPES } from '../../src/domain/account-settings.ts';
 import type { TemplateContent } from '../../src/domain/template-content.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../support/app.ts';
+import { decidedTemplate, SENDER, sandboxFaults } from '../whatsapp/support.ts';
 import { phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
@@ -14,7 +15,6 @@ const json = (response: Response): Promise<any> => response.json();
 let running: TestApp;
 let accessToken: string;
 let base: string;
-const SENDER = '+14155550100';
 const VIDEO = 'https://file-examples-com.github.io/uploads/2017/04/file_example_MP4_640_3MG.mp4';
 
 const videoTemplate: TemplateContent = {
@@ -34,24 +34,9 @@ const post = (path: string, body: unknown) =>
     headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-const faults = (body: Record<string, unknown>) =>
-  fetch(`${running.baseUrl}/sandbox/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const faults = (body: Record<string, unknown>) => sandboxFaults(running, body);
 
-async function approvedTemplate(content: TemplateContent) {
-  const deps = { ...running.app, templates: running.app.channels.whatsappTemplates };
-  const { templateId } = await draftTemplate(running.app, 'default', content, SYSTEM);
-  const submitted = await submitTemplate(deps, 'default', templateId, SYSTEM);
-  // The polling job finds submitted templates in the templates read model.
-  await waitForProjection(running.app.db, 'templates', submitted.position!);
-  await pollTemplateApprovals(deps);
-  const state = await readTemplate(running.app, templateId);
-  expect(state.status).toBe('approved');
-  return { templateId, contentSid: state.contentSid! };
-}
+const approvedTemplate = (content: TemplateContent) => decidedTemplate(running, content);
 
 async function waHandoff(name: string, templateId: string, sender = SENDER) {
   const response = await post('/handoffs', {

@@ -1,15 +1,14 @@
 import { expect } from 'vitest';
 import { addSender, addSkill, setConversationIdleTimeout } from '../../src/app/account-settings.ts';
 import { addUser } from '../../src/app/accounts.ts';
-import { draftTemplate, pollTemplateApprovals, readTemplate, submitTemplate } from '../../src/app/templates.ts';
 import { createWhatsAppCampaign, type NewWhatsAppCampaign } from '../../src/app/whatsapp-campaigns.ts';
 import type { TemplateContent } from '../../src/domain/template-content.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
 import { readyAccount, SYSTEM, waitForCampaign } from '../dispatch/support.ts';
 import { committedHead, eventually, startTestApp, type TestApp } from '../support/app.ts';
+import { decidedTemplate, SENDER } from './support.ts';
 
-/** The account's number: its SMS sender and its WhatsApp sender (one number may be both). */
-export const SENDER = '+14155550100';
+export { SENDER } from './support.ts';
 export const AGENT = { email: 'wa-agent@outbound.test', password: 'agent password 1', name: 'Wanda Agent' };
 
 export const quickReplyTemplate: TemplateContent = {
@@ -59,16 +58,7 @@ export async function startWhatsAppApp(options: { now?: () => Date } = {}): Prom
 }
 
 /** A template submitted and approved by the sandbox. */
-export async function approvedTemplate(running: TestApp, content: TemplateContent) {
-  const deps = { ...running.app, templates: running.app.channels.whatsappTemplates };
-  const { templateId } = await draftTemplate(running.app, 'default', content, SYSTEM);
-  const submitted = await submitTemplate(deps, 'default', templateId, SYSTEM);
-  await waitForProjection(running.app.db, 'templates', submitted.position!);
-  await pollTemplateApprovals(deps);
-  const state = await readTemplate(running.app, templateId);
-  expect(state.status).toBe('approved');
-  return { templateId, contentSid: state.contentSid! };
-}
+export const approvedTemplate = (running: TestApp, content: TemplateContent) => decidedTemplate(running, content);
 
 /** A WhatsApp (or, with `fallback`, prioritized) campaign, published; resolves once it completed. */
 export async function whatsAppCampaign(
