@@ -41,7 +41,11 @@ export async function run(): Promise<Record<string, unknown>> {
   const { app } = bench;
   try {
     const smsSenderId = await benchAccount(app, 'bench', { address: FROM });
-    const { senderId } = await addSender(app, { accountId: 'bench', channel: 'whatsapp', address: FROM }, system);
+    const { senderId } = await addSender(
+      app,
+      { accountId: 'bench', channel: 'whatsapp', address: FROM, rate: 0 },
+      system,
+    );
     await setSendRate(app, { accountId: 'bench', channel: 'whatsapp', rate: 0 }, system);
     const template = await approvedTemplate(app);
 
@@ -125,20 +129,25 @@ async function measure(
   const started = performance.now();
   const created = await create();
   const publishedMs = performance.now() - started;
-  await waitCompleted(app.db, 'bench', [created.campaignId]);
+  const statuses = async () => {
+    const rows = await app
+      .db('campaign_messages')
+      .where({ account_id: 'bench', campaign_id: created.campaignId })
+      .groupBy('channel', 'status')
+      .select('channel', 'status')
+      .count('* as count');
+    return Object.fromEntries(rows.map((row) => [`${row.channel} ${row.status}`, Number(row.count)]));
+  };
+  await waitCompleted(app.db, 'bench', [created.campaignId], {
+    progress: async () => JSON.stringify(await statuses()),
+  });
   const ms = performance.now() - started;
   const cpuMs = await cpu();
-  const statuses = await app
-    .db('campaign_messages')
-    .where({ account_id: 'bench', campaign_id: created.campaignId })
-    .groupBy('channel', 'status')
-    .select('channel', 'status')
-    .count('* as count');
   return {
     createAndPublishMs: Math.round(publishedMs),
     ...dispatchFigures(RECIPIENTS, ms, cpuMs, ceilingMessagesPerSecond),
     load: { before: loadBefore, after: load() },
-    statuses: Object.fromEntries(statuses.map((row) => [`${row.channel} ${row.status}`, Number(row.count)])),
+    statuses: await statuses(),
   };
 }
 
