@@ -3,16 +3,18 @@ import { cpuMeter, load } from './cpu.ts';
 import {
   benchAccount,
   checkExactlyOnce,
+  dispatchFigures,
   freshDatabase,
   openBenchApp,
   percentiles,
+  perMessage,
   providerCeiling,
   recipientsFrom,
   startSandbox,
   system,
   waitCompleted,
 } from './harness.ts';
-import { benchPostgres, rate } from './support.ts';
+import { benchPostgres } from './support.ts';
 
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 const CEILING_IN_FLIGHT = 48;
@@ -80,10 +82,6 @@ export async function run(): Promise<Record<string, unknown>> {
       .groupBy('status')
       .select('status')
       .count('* as count');
-    const dispatchRate = rate(RECIPIENTS, ms);
-    const perMessage = (value: number | null | undefined) =>
-      value === null || value === undefined ? null : Math.round((value / RECIPIENTS) * 1000) / 1000;
-    const total = (cpuMs.app ?? 0) + (cpuMs.postgres ?? 0) + (cpuMs.sandbox ?? 0);
     return {
       recipients: RECIPIENTS,
       providerCeiling: {
@@ -91,27 +89,15 @@ export async function run(): Promise<Record<string, unknown>> {
         ms: ceiling.ms,
         messagesPerSecond: ceiling.messagesPerSecond,
         cpuMsPerMessage: {
-          sdk: perMessage(ceilingCpuMs.app),
-          sandbox: perMessage(ceilingCpuMs.sandbox),
-          postgres: perMessage(ceilingCpuMs.postgres),
+          sdk: perMessage(ceilingCpuMs.app, RECIPIENTS),
+          sandbox: perMessage(ceilingCpuMs.sandbox, RECIPIENTS),
+          postgres: perMessage(ceilingCpuMs.postgres, RECIPIENTS),
         },
         load: loadBeforeCeiling,
       },
       dispatch: {
         createAndPublishMs: Math.round(publishedMs),
-        createToCompletedMs: Math.round(ms),
-        messagesPerSecond: dispatchRate,
-        shareOfCeiling: Math.round((dispatchRate / ceiling.messagesPerSecond) * 100) / 100,
-        targetShareOfCeiling: 0.6,
-        cpuMs,
-        cpuMsPerMessage: {
-          app: perMessage(cpuMs.app),
-          postgres: perMessage(cpuMs.postgres),
-          sandbox: perMessage(cpuMs.sandbox),
-          all: perMessage(total),
-        },
-        targetAppCpuMsPerMessage: 1,
-        postgresShareOfCpu: cpuMs.postgres === null ? null : Math.round(((cpuMs.postgres ?? 0) / total) * 100) / 100,
+        ...dispatchFigures(RECIPIENTS, ms, cpuMs, ceiling.messagesPerSecond),
         load: { before: loadBefore, after: loadAfter },
       },
       // From an event's row to its campaign_messages row written, for every message event of the campaign.

@@ -237,13 +237,13 @@ export async function checkExactlyOnce(
 }
 
 /**
- * The provider's ceiling: the `twilio` SDK alone firing `count` messages, `inFlight` at a time, at the sandbox
+ * The provider's ceiling: the `twilio` SDK alone (SMS, or WhatsApp template sends with `whatsappContentSid`) firing `count` messages, `inFlight` at a time, at the sandbox
  * process, with nothing else of the app running. Answers msg/s.
  */
 export async function providerCeiling(
   databaseUrl: string,
   sandbox: SandboxProcess,
-  options: { count: number; inFlight: number; from: string },
+  options: { count: number; inFlight: number; from: string; whatsappContentSid?: string },
 ): Promise<{ messages: number; ms: number; messagesPerSecond: number }> {
   const db = createDb(databaseUrl);
   const credentials = await sandboxCredentials(db, {});
@@ -256,10 +256,51 @@ export async function providerCeiling(
     Array.from({ length: options.inFlight }, async () => {
       while (next < recipients.length) {
         const recipient = recipients[next++]!;
-        await client.messages.create({ from: options.from, to: recipient.phone, body: `Hi ${recipient.variables[1]}` });
+        // WhatsApp: a template send, as the dispatcher makes it (the sandbox checks the Content is approved).
+        await client.messages.create(
+          options.whatsappContentSid
+            ? {
+                from: `whatsapp:${options.from}`,
+                to: `whatsapp:${recipient.phone}`,
+                contentSid: options.whatsappContentSid,
+                contentVariables: JSON.stringify(recipient.variables),
+              }
+            : { from: options.from, to: recipient.phone, body: `Hi ${recipient.variables[1]}` },
+        );
       }
     }),
   );
   const ms = performance.now() - started;
   return { messages: options.count, ms: Math.round(ms), messagesPerSecond: Math.round((options.count / ms) * 1000) };
+}
+
+/** CPU ms per message, to three decimals (null where the process could not be measured). */
+export function perMessage(value: number | null | undefined, messages: number): number | null {
+  return value === null || value === undefined ? null : Math.round((value / messages) * 1000) / 1000;
+}
+
+/** A dispatch run's figures: msg/s, its share of the provider's ceiling, CPU per message of each process. */
+export function dispatchFigures(
+  messages: number,
+  ms: number,
+  cpuMs: Record<string, number | null>,
+  ceilingMessagesPerSecond: number,
+) {
+  const messagesPerSecond = Math.round((messages / ms) * 1000);
+  const total = (cpuMs.app ?? 0) + (cpuMs.postgres ?? 0) + (cpuMs.sandbox ?? 0);
+  return {
+    createToCompletedMs: Math.round(ms),
+    messagesPerSecond,
+    shareOfCeiling: Math.round((messagesPerSecond / ceilingMessagesPerSecond) * 100) / 100,
+    targetShareOfCeiling: 0.6,
+    cpuMs,
+    cpuMsPerMessage: {
+      app: perMessage(cpuMs.app, messages),
+      postgres: perMessage(cpuMs.postgres, messages),
+      sandbox: perMessage(cpuMs.sandbox, messages),
+      all: perMessage(total, messages),
+    },
+    targetAppCpuMsPerMessage: 1,
+    postgresShareOfCpu: cpuMs.postgres === null ? null : Math.round(((cpuMs.postgres ?? 0) / total) * 100) / 100,
+  };
 }

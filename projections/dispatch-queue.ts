@@ -4,6 +4,8 @@ import type { Projection } from '../src/projections/types.ts';
 
 type Action =
   | { kind: 'delete' }
+  /** A delivery: the message leaves the queue, unless its row is a send in flight (see MessageDelivered below). */
+  | { kind: 'delete-unless-sending' }
   | { kind: 'upsert'; campaignId: string; notBefore: string; leaseUntil: string | null; state: string };
 
 /**
@@ -78,23 +80,34 @@ export const dispatchQueueProjection: Projection = {
             ? { kind: 'upsert', campaignId, notBefore: event.data.retryAt!, leaseUntil: null, state: 'retrying' }
             : { kind: 'delete' };
           break;
+        case 'MessageDelivered': {
+          // On the prioritized channel a late WhatsApp receipt can come while the fallback SMS is being sent: that
+          // send's row must stay, or a crash before MessageSent would leave the SMS unreconciled for good.
+          const before = actions.get(key)?.action;
+          if (before?.kind === 'upsert' && before.state === 'sending') action = before;
+          else action = before ? { kind: 'delete' } : { kind: 'delete-unless-sending' };
+          break;
+        }
         default:
           action = { kind: 'delete' };
       }
       actions.set(key, { accountId, messageId, action });
     }
-    const deletes = [...actions.values()].filter((entry) => entry.action.kind === 'delete');
-    const upserts = [...actions.values()].filter((entry) => entry.action.kind === 'upsert');
-    for (let start = 0; start < deletes.length; start += 1000) {
-      const chunk = deletes.slice(start, start + 1000);
-      await trx.raw(
-        `delete from ?? q using jsonb_to_recordset(?::jsonb) as d(account_id text, message_id text)
-         where q.account_id = d.account_id and q.message_id = d.message_id`,
-        [
-          table('dispatch_queue'),
-          JSON.stringify(chunk.map((entry) => ({ account_id: entry.accountId, message_id: entry.messageId }))),
-        ],
-      );
+    const all = [...actions.values()];
+    const upserts = all.filter((entry) => entry.action.kind === 'upsert');
+    for (const kind of ['delete', 'delete-unless-sending'] as const) {
+      const deletes = all.filter((entry) => entry.action.kind === kind);
+      for (let start = 0; start < deletes.length; start += 1000) {
+        const chunk = deletes.slice(start, start + 1000);
+        await trx.raw(
+          `delete from ?? q using jsonb_to_recordset(?::jsonb) as d(account_id text, message_id text)
+           where q.account_id = d.account_id and q.message_id = d.message_id${kind === 'delete' ? '' : " and q.state <> 'sending'"}`,
+          [
+            table('dispatch_queue'),
+            JSON.stringify(chunk.map((entry) => ({ account_id: entry.accountId, message_id: entry.messageId }))),
+          ],
+        );
+      }
     }
     for (let start = 0; start < upserts.length; start += 1000) {
       const rows = upserts.slice(start, start + 1000).map((entry) => {

@@ -43,3 +43,8 @@ export function lateWhatsAppReceipt(
     { type: 'MessageDelivered', data: { ...ids, providerMessageId: command.providerMessageId, at: command.now } },
   ];
 }
+
+/** A fallback SMS attempt that failed after WhatsApp's late delivery: the message stands delivered by WhatsApp. */
+export function deliveredByWhatsApp<State extends FallbackState & { leaseUntil: string | null }>(state: State): State {
+  return { ...state, status: 'delivered', providerMessageId: state.fellBackFrom, leaseUntil: null };
+}

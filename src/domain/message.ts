@@ -21,7 +21,7 @@ import {
 
 export * from './message-events.ts';
 
-import { fallBackOnTimeout, fellBack, lateWhatsAppReceipt } from './message-fallback.ts';
+import { deliveredByWhatsApp, fallBackOnTimeout, fellBack, lateWhatsAppReceipt } from './message-fallback.ts';
 
 type Ids = { accountId: string; campaignId: string; messageId: string };
 
@@ -120,10 +120,12 @@ function giveUpAt(state: Message, giveUpMs: number): string {
 /** MessageSendFailed: retried after a backoff while the failure is retryable and the give-up time is ahead. */
 function failed(state: Message, ids: Ids, failure: SendFailure, now: string, giveUpMs: number): MessageEvent {
   const retryAt = new Date(Date.parse(now) + backoffMs(state.attempts)).toISOString();
-  const retry = failure.kind === 'retryable' && retryAt < giveUpAt(state, giveUpMs);
+  // A late WhatsApp delivery makes the fallback SMS moot: a failed attempt of it is not tried again.
+  const retry = failure.kind === 'retryable' && retryAt < giveUpAt(state, giveUpMs) && !state.lateReceipt;
   const { kind: _kind, ...reason } = failure;
-  const message =
-    failure.kind === 'retryable' && !retry
+  const message = state.lateReceipt
+    ? `${failure.message} WhatsApp delivered the message meanwhile, so the fallback SMS is not tried again.`
+    : failure.kind === 'retryable' && !retry
       ? `${failure.message} Gave up after ${state.attempts} attempt${state.attempts === 1 ? '' : 's'} over ${duration(giveUpMs)}.`
       : failure.message;
   return {
@@ -335,6 +337,7 @@ export const evolve = (state: Message, event: MessageEvent): Message => {
     case 'MessageSent':
       return { ...state, status: 'sent', providerMessageId: event.data.providerMessageId, leaseUntil: null };
     case 'MessageSendFailed':
+      if (state.lateReceipt) return deliveredByWhatsApp(state);
       return event.data.retryable
         ? { ...state, status: 'retrying', notBefore: event.data.retryAt, leaseUntil: null }
         : { ...state, status: 'failed', leaseUntil: null };

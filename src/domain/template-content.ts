@@ -25,27 +25,32 @@ export const BUTTON_TITLE_MAX = 25;
 /** The placeholder a URL button's address may end with: the one button variable. */
 export const URL_BUTTON_VARIABLE = '{{1}}';
 
+/**
+ * Text bounded far above the rule's own limit where there is one, so that hostile input gets the rule's message;
+ * URLs and sample values (no rule of their own) at WhatsApp's 2,000.
+ */
+const text = (max: number) => z.string().max(max, `is too long: at most ${max.toLocaleString('en-US')} characters`);
+
 const buttonsSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
-  z.object({ type: z.literal('quick-reply'), replies: z.array(z.string().max(200)).max(10) }),
+  z.object({ type: z.literal('quick-reply'), replies: z.array(text(20_000)).max(10) }),
   z.object({
     type: z.literal('call-to-action'),
-    url: z.object({ title: z.string().max(200), url: z.string().max(2000) }).nullable(),
-    phone: z.object({ title: z.string().max(200), phone: z.string().max(32) }).nullable(),
+    url: z.object({ title: text(20_000), url: text(2000) }).nullable(),
+    phone: z.object({ title: text(20_000), phone: text(20_000) }).nullable(),
   }),
 ]);
 
-/** Lengths are bounded generously here so hostile input gets a rule's message, not a schema's. */
 export const templateContentSchema = z.object({
-  name: z.string().max(2000),
-  language: z.string().max(100),
-  category: z.string().max(100),
-  header: z.object({ type: z.enum(HEADER_TYPES), sampleUrl: z.string().max(2000) }).nullable(),
-  body: z.string().max(20_000),
-  footer: z.string().max(2000).nullable(),
+  name: text(20_000),
+  language: text(20_000),
+  category: text(20_000),
+  header: z.object({ type: z.enum(HEADER_TYPES), sampleUrl: text(2000) }).nullable(),
+  body: text(20_000),
+  footer: text(20_000).nullable(),
   buttons: buttonsSchema,
   /** A sample value for each body variable (and the URL button's), by number, as WhatsApp's review asks. */
-  samples: z.record(z.string().max(8), z.string().max(2000)),
+  samples: z.record(z.string().max(8), text(2000)),
 });
 export type TemplateContent = z.infer<typeof templateContentSchema>;
 export type TemplateKind = 'text' | 'media' | 'quick-reply' | 'call-to-action' | 'card';

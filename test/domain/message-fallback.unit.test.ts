@@ -105,4 +105,42 @@ describe('the prioritized channel on a message', () => {
       .when({ type: 'RecordStatus', ...ids, providerMessageId: 'SM1', status: 'delivered', now: t1 })
       .then([{ type: 'MessageDelivered', data: { ...ids, providerMessageId: 'SM1', at: t1 } }]);
   });
+
+  it('an SMS attempt that fails after the late WhatsApp receipt is not retried: WhatsApp delivered it', () => {
+    const waDelivered: MessageEvent = { type: 'MessageDelivered', data: { ...ids, providerMessageId: 'WA1', at: t1 } };
+    const history = [
+      queuedWhatsApp,
+      started(1),
+      sentWhatsApp,
+      fellBack('NO_DELIVERY_RECEIPT'),
+      started(1),
+      waDelivered,
+    ];
+    const busy = {
+      kind: 'retryable' as const,
+      code: '20500',
+      message: 'Internal Server Error',
+      source: 'provider' as const,
+    };
+    const failed = given(history)
+      .when({ type: 'RecordSendFailed', ...ids, failure: busy, now: t1, giveUpMs: 3_600_000 })
+      .events();
+    expect(failed).toMatchObject([{ type: 'MessageSendFailed', data: { retryable: false, retryAt: null } }]);
+    expect(fold([...history, ...failed])).toMatchObject({ status: 'delivered', providerMessageId: 'WA1' });
+    // The same when a crash lost the attempt: nothing found at the provider twice ends it, never a new SMS.
+    const reconcile = {
+      type: 'Reconcile' as const,
+      ...ids,
+      found: null,
+      now: t1,
+      recheckMs: 1000,
+      giveUpMs: 3_600_000,
+    };
+    const looked = given(history).when(reconcile).events();
+    const lost = given([...history, ...looked])
+      .when(reconcile)
+      .events();
+    expect(lost).toMatchObject([{ type: 'MessageSendFailed', data: { code: 'LEASE_EXPIRED', retryable: false } }]);
+    expect(fold([...history, ...looked, ...lost]).status).toBe('delivered');
+  });
 });

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { draftTemplate } from '../../src/app/templates.ts';
 import { readyAccount } from '../dispatch/support.ts';
-import { committedEvents, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
+import { committedEvents, projectionsAtHead, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 import { listRoutes } from '../support/routes.ts';
 
@@ -17,6 +18,23 @@ let admin: WebSession;
 beforeAll(async () => {
   running = await startTestApp({ API_RATE_LIMIT_TPS: '0' });
   await readyAccount(running);
+  // A template, so that the template list shows its row's forms (submit, duplicate under a name, delete).
+  await draftTemplate(
+    running.app,
+    'default',
+    {
+      name: 'hostile_row',
+      language: 'en',
+      category: 'UTILITY',
+      header: null,
+      body: 'Hello {{1}}, your order has shipped.',
+      footer: null,
+      buttons: { type: 'none' },
+      samples: { '1': 'Ana' },
+    },
+    { actor: 'test' },
+  );
+  await projectionsAtHead(running);
   admin = new WebSession(running.baseUrl);
   expect((await admin.login(TEST_ADMIN.email, TEST_ADMIN.password)).status).toBe(303);
 });
@@ -50,12 +68,16 @@ async function formsOnPages(): Promise<Form[]> {
     if (status !== 200) continue;
     for (const match of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)) {
       const attributes = match[1]!;
-      const action =
-        /\bhx-post="([^"]+)"/.exec(attributes)?.[1] ??
-        (/\bmethod="post"/i.test(attributes) ? (/\baction="([^"]+)"/.exec(attributes)?.[1] ?? page) : null);
-      if (!action || action.startsWith('http')) continue;
+      // A form may post to two places: htmx's hx-post (a live preview) and its own action (the save).
+      const actions = [
+        /\bhx-post="([^"]+)"/.exec(attributes)?.[1],
+        /\bmethod="post"/i.test(attributes) ? (/\baction="([^"]+)"/.exec(attributes)?.[1] ?? page) : undefined,
+      ].filter((action): action is string => !!action && !action.startsWith('http'));
       const fields = [...match[2]!.matchAll(/\bname="([^"]+)"/g)].map((name) => name[1]!).filter((n) => n !== '_csrf');
-      if (fields.length > 0) forms.push({ page, action: action.replace(/&amp;/g, '&'), fields: [...new Set(fields)] });
+      if (fields.length === 0) continue;
+      for (const action of new Set(actions)) {
+        forms.push({ page, action: action.replace(/&amp;/g, '&'), fields: [...new Set(fields)] });
+      }
     }
   }
   return forms;
@@ -66,6 +88,10 @@ describe('text Postgres cannot store, outside the API', () => {
     const forms = await formsOnPages();
     // Sign-in aside, the settings, users, handoffs, webhook, wizard and event-history pages all post forms.
     expect(forms.length).toBeGreaterThanOrEqual(8);
+    // The template builder's save and live preview, and the list's duplicate (its only field is the new name).
+    const actions = forms.map((form) => form.action);
+    expect(actions).toEqual(expect.arrayContaining(['/templates', '/templates/preview']));
+    expect(actions.some((action) => /^\/templates\/[^/]+\/duplicate$/.test(action))).toBe(true);
     const before = await committedEvents(running);
     const problems: string[] = [];
     for (const form of forms) {
