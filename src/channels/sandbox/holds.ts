@@ -1,4 +1,6 @@
 /**
+ * What a lookup of a number (a Messages list filtered by To) sees of the creates to it still in progress.
+ *
  * The `storeAfterLookup` fault: a create to one of its numbers is held until the sender has looked for it (a
  * Messages list for the number answered without it), and only then stored; a later lookup of the number waits until
  * it is. A provider that accepted a request its client gave up on and shows it only once the sender's first
@@ -6,6 +8,26 @@
  */
 export class LookupHolds {
   private readonly held = new Map<string, { lookedUp: boolean; release: () => void; stored: Promise<void> }>();
+  /** Creates that have arrived and are not yet stored or refused, by number. */
+  private readonly arriving = new Map<string, Set<Promise<void>>>();
+
+  /**
+   * A create to `to` has arrived: lookups of `to` wait until it is stored or refused (call the function this
+   * returns then). Twilio creates the record when the request arrives; so does the sandbox, as far as a lookup
+   * can tell, whatever delays or load come between arrival and the insert.
+   */
+  arrived(to: string): () => void {
+    let settle: () => void = () => {};
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const pending = this.arriving.get(to) ?? new Set<Promise<void>>();
+    pending.add(settled);
+    this.arriving.set(to, pending);
+    return () => {
+      pending.delete(settled);
+      if (pending.size === 0 && this.arriving.get(to) === pending) this.arriving.delete(to);
+      settle();
+    };
+  }
 
   /**
    * Waits for the first lookup of `to` (at most `maxMs`, so that a sender that never looks still gets its message
@@ -29,8 +51,9 @@ export class LookupHolds {
     };
   }
 
-  /** Before a lookup of `to` reads: a create that an earlier lookup released is stored first. */
+  /** Before a lookup of `to` reads: creates that arrived before it, and one an earlier lookup released, are stored. */
   async beforeLookup(to: string): Promise<void> {
+    await Promise.all([...(this.arriving.get(to) ?? [])]);
     const entry = this.held.get(to);
     if (entry?.lookedUp) await entry.stored;
   }

@@ -131,8 +131,21 @@ export class TwilioSandbox {
   }
 
   private async createMessage(req: Request, res: Response): Promise<void> {
-    // Created when the request arrives, as at Twilio: the added delay (and this process's own work) comes after.
+    // Created when the request arrives, as at Twilio: the added delay (and this process's own work) comes after, so
+    // a lookup of the number from now on waits for it to be stored or refused (`storeAfterLookup` aside: that one
+    // waits for a lookup).
     const receivedAt = new Date();
+    const to = typeof req.body?.To === 'string' ? (req.body.To as string) : '';
+    const held = this.faults.storeAfterLookup.includes(to.replace(/^whatsapp:/, ''));
+    const settled = to && !held ? this.holds.arrived(to) : null;
+    try {
+      await this.create(req, res, receivedAt);
+    } finally {
+      settled?.();
+    }
+  }
+
+  private async create(req: Request, res: Response, receivedAt: Date): Promise<void> {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const faults = this.faults;
     if (faults.delayMs > 0) await sleep(faults.delayMs);
