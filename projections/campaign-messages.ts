@@ -32,6 +32,9 @@ const STATUS_OF: Record<string, string> = {
   MessageFellBack: 'queued',
 };
 
+/** Statuses past delivery: a later failed attempt (the fallback SMS after WhatsApp's late receipt) does not undo them. */
+const DELIVERED = ['delivered', 'read', 'responded'];
+
 function patchFor(event: MessageEvent, into: Patch): void {
   switch (event.type) {
     case 'MessageDeferred':
@@ -48,7 +51,8 @@ function patchFor(event: MessageEvent, into: Patch): void {
       into.sent_at = event.data.sentAt;
       break;
     case 'MessageSendFailed':
-      into.status = event.data.retryable ? 'queued' : 'failed';
+      // A fallback SMS that fails after WhatsApp's late receipt leaves the message delivered (by WhatsApp).
+      into.status = event.data.retryable ? 'queued' : DELIVERED.includes(into.status ?? '') ? into.status : 'failed';
       into.error_source = event.data.source;
       into.error_code = event.data.code;
       into.error_message = event.data.message;
@@ -146,7 +150,7 @@ export const campaignMessagesProjection: Projection = {
     for (let start = 0; start < rows.length; start += 1000) {
       await trx.raw(
         `update ?? as m set
-           status = coalesce(p.status, m.status),
+           status = case when p.status = 'failed' and m.status = any(?) then m.status else coalesce(p.status, m.status) end,
            reason = coalesce(p.reason, m.reason),
            error_source = coalesce(p.error_source, m.error_source),
            error_code = coalesce(p.error_code, m.error_code),
@@ -164,7 +168,7 @@ export const campaignMessagesProjection: Projection = {
            error_source text, error_code text, error_message text, provider_message_id text, attempts int,
            deferred_until timestamptz, sent_at timestamptz, conversation_id text, channel text)
          where m.account_id = p.account_id and m.message_id = p.message_id and m.revision < p.revision`,
-        [table('campaign_messages'), JSON.stringify(rows.slice(start, start + 1000))],
+        [table('campaign_messages'), DELIVERED, JSON.stringify(rows.slice(start, start + 1000))],
       );
     }
     // Retention (F14): the campaign's copies of its recipients go; statuses, reasons and counts stay.

@@ -237,5 +237,8 @@ describe('crash safety on the prioritized channel (WhatsApp first, SMS as its fa
     expect((await receivedPerNumber(running))(number)).toEqual({ whatsapp: 1, sms: 0 });
     await projectionsAtHead(running);
     expect(await running.app.db('dispatch_queue').where({ message_id: ids.messageId })).toEqual([]);
+    // The campaign's page says so too: delivered (by WhatsApp), not failed.
+    const row = await running.app.db('campaign_messages').where({ account_id: 'default', message_id: ids.messageId });
+    expect(row.map((one) => one.status)).toEqual(['delivered']);
   }, 120_000);
 });
