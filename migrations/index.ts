@@ -24,6 +24,7 @@ import sendPacing from './20261201_0040_send_pacing.ts';
 import retention from './20261201_0050_retention.ts';
 import consentStatements from './20261201_0051_consent_statements.ts';
 import dailyStatsChannels from './20261208_0060_daily_stats_channels.ts';
+import messageOutcomeChannels from './20261208_0061_message_outcome_channels.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -54,4 +55,5 @@ export const migrations: Migration[] = [
   retention,
   consentStatements,
   dailyStatsChannels,
+  messageOutcomeChannels,
 ];

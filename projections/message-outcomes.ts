@@ -1,5 +1,6 @@
 import { comparePositions, type GlobalPosition, type RecordedEvent } from '../src/eventstore/port.ts';
 import type { Projection } from '../src/projections/types.ts';
+import { messageChannels } from './message-channels.ts';
 
 interface OutcomeKey {
   channel: string;
@@ -9,10 +10,8 @@ interface OutcomeKey {
   retryable: boolean;
 }
 
-function outcomeOf(event: RecordedEvent): OutcomeKey {
-  const data = event.data as { channel?: string; code?: string; reason?: string; retryable?: boolean };
-  // Message events name their channel only where it can differ from the campaign's SMS (MessageQueued today).
-  const channel = data.channel ?? 'sms';
+function outcomeOf(event: RecordedEvent, channel: string): OutcomeKey | null {
+  const data = event.data as { code?: string; reason?: string; retryable?: boolean };
   const none = { channel, code: '', reason: '', retryable: false };
   switch (event.type) {
     case 'MessageSent':
@@ -21,8 +20,11 @@ function outcomeOf(event: RecordedEvent): OutcomeKey {
       return { ...none, outcome: 'failed', code: data.code ?? 'UNKNOWN', retryable: data.retryable === true };
     case 'MessageSkipped':
       return { ...none, outcome: 'skipped', reason: data.reason ?? 'unknown' };
-    default:
+    case 'MessageDeferred':
       return { ...none, outcome: 'deferred' };
+    default:
+      // MessageQueued and MessageFellBack: no outcome, only the message's channel (messageChannels).
+      return null;
   }
 }
 
@@ -42,9 +44,17 @@ interface TotalRow extends OutcomeKey {
  */
 export const messageOutcomesProjection: Projection = {
   name: 'message-outcomes',
-  tables: ['message_outcome_totals'],
-  handles: ['MessageSent', 'MessageSendFailed', 'MessageSkipped', 'MessageDeferred'],
+  tables: ['message_outcome_totals', 'message_outcome_messages'],
+  handles: [
+    'MessageQueued',
+    'MessageFellBack',
+    'MessageSent',
+    'MessageSendFailed',
+    'MessageSkipped',
+    'MessageDeferred',
+  ],
   async project(events: RecordedEvent[], { trx, table }) {
+    const channels = await messageChannels(events, trx, table('message_outcome_messages'));
     const stored = new Map<string, { total: number; position: GlobalPosition }>();
     for (const row of (await trx(table('message_outcome_totals')).select('*')) as TotalRow[]) {
       stored.set(keyOf(row), {
@@ -54,7 +64,8 @@ export const messageOutcomesProjection: Projection = {
     }
     const changed = new Map<string, OutcomeKey & { total: number; position: GlobalPosition }>();
     for (const event of events) {
-      const key = outcomeOf(event);
+      const key = outcomeOf(event, channels.apply(event));
+      if (!key) continue;
       const id = keyOf(key);
       const current = changed.get(id) ?? stored.get(id);
       if (current && comparePositions(event.position, current.position) <= 0) continue;
@@ -75,5 +86,6 @@ export const messageOutcomesProjection: Projection = {
         .onConflict(['channel', 'outcome', 'code', 'reason', 'retryable'])
         .merge();
     }
+    await channels.save();
   },
 };

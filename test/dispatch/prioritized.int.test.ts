@@ -5,7 +5,7 @@ import { API_SCOPES, WEEKDAYS, type WeeklyWindow } from '../../src/domain/accoun
 import { messageIdFor } from '../../src/domain/campaign.ts';
 import * as message from '../../src/domain/message.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
-import { eventually, startTestApp, type TestApp } from '../support/app.ts';
+import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../support/app.ts';
 import { decidedTemplate, SENDER, sandboxFaults } from '../whatsapp/support.ts';
 import { ALWAYS_OPEN, phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
 
@@ -60,6 +60,17 @@ async function received(numbers: string[]) {
       },
     ]),
   );
+}
+
+/** The outcomes metric's totals (all campaigns of this file), keyed `channel outcome code`. */
+async function outcomeTotals(): Promise<Map<string, number>> {
+  const rows = await running.app.db('message_outcome_totals').select('channel', 'outcome', 'code', 'total');
+  const totals = new Map<string, number>();
+  for (const row of rows) {
+    const key = `${row.channel} ${row.outcome} ${row.code}`;
+    totals.set(key, (totals.get(key) ?? 0) + Number(row.total));
+  }
+  return totals;
 }
 
 async function events(messageId: string) {
@@ -131,6 +142,8 @@ describe('the prioritized channel: WhatsApp first, SMS as its fallback', () => {
     const noReceipt = numbers.slice(6, 8);
     const fine = numbers.slice(8);
     await faults({ whatsappUnreachable: unreachable, whatsappNoReceipt: noReceipt, callbackDelayMs: 20 });
+    await projectionsAtHead(running);
+    const outcomesBefore = await outcomeTotals();
     const campaignId = await campaign(numbers);
     // The receipt timeout is 5 s; the worker's fallback job runs every 2 s.
     await eventually(
@@ -174,6 +187,30 @@ describe('the prioritized channel: WhatsApp first, SMS as its fallback', () => {
     expect(await events(first.message_id)).toEqual(
       expect.arrayContaining(['MessageSendFailed', 'MessageFellBack', 'MessageSent', 'MessageDelivered']),
     );
+
+    // Counted per channel: each send under the channel it went on (14 WhatsApp sends, 6 refused with 63003, 8 SMS),
+    // in the analytics and in the outcomes metric alike.
+    await projectionsAtHead(running);
+    const daily = (await running.app
+      .db('account_daily_stats')
+      .where({ account_id: 'default', campaign_id: campaignId })
+      .whereIn('metric', ['sent', 'failed'])
+      .select('channel', 'metric')
+      .count({ n: '*' })
+      .groupBy('channel', 'metric')) as { channel: string; metric: string; n: string }[];
+    expect(Object.fromEntries(daily.map((row) => [`${row.channel} ${row.metric}`, Number(row.n)]))).toEqual({
+      'whatsapp sent': 14,
+      'whatsapp failed': 6,
+      'sms sent': 8,
+    });
+    const outcomesAfter = await outcomeTotals();
+    const delta = (key: string) => (outcomesAfter.get(key) ?? 0) - (outcomesBefore.get(key) ?? 0);
+    expect({
+      whatsappSent: delta('whatsapp sent '),
+      whatsappNotOnWhatsApp: delta('whatsapp failed 63003'),
+      smsSent: delta('sms sent '),
+      smsFailed: delta('sms failed 63003'),
+    }).toEqual({ whatsappSent: 14, whatsappNotOnWhatsApp: 6, smsSent: 8, smsFailed: 0 });
   });
 
   it('a WhatsApp receipt that arrives before the fallback SMS goes out cancels the SMS', async () => {
