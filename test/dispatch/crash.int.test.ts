@@ -70,8 +70,13 @@ describe('crash safety', () => {
     const midCampaign = progress.filter((count, index) => count < 2000 && count > (progress[index - 1] ?? 0));
     expect(midCampaign.length, `sandbox counts after each kill: ${progress.join(', ')}`).toBeGreaterThanOrEqual(10);
     const last = startWorker(running);
-    await waitForCampaign(running, created.campaignId, 'completed', 300_000);
-    await kill(last);
+    try {
+      // Twelve cold starts and their reconciliations: minutes on two busy cores. The bound only stops a hung run.
+      await waitForCampaign(running, created.campaignId, 'completed', 480_000);
+    } finally {
+      // Whatever happens, no worker of this campaign goes on sending into the next test.
+      await kill(last);
+    }
 
     const outbound = await running.app.db('sandbox_messages').where({ direction: 'outbound-api' }).select('to');
     const perRecipient = new Map<string, number>();
@@ -109,27 +114,30 @@ describe('crash safety on the prioritized channel (WhatsApp first, SMS as its fa
     const progress = await killWhileSending(8, env);
     expect(midSending(progress, total), `sandbox counts after each kill: ${progress.join(', ')}`).toBeGreaterThan(5);
     const last = startWorker(running, env);
-    const campaigns = [withReceipts.campaignId, withoutReceipts.campaignId];
-    // Every message delivered: the WhatsApp ones by WhatsApp, the others by their SMS.
-    const outcomes = async () => {
-      const rows = await running.app
-        .db('campaign_messages')
-        .whereIn('campaign_id', campaigns)
-        .groupBy('channel', 'status')
-        .select('channel', 'status')
-        .orderBy(['channel', 'status'])
-        .count('* as count');
-      return Object.fromEntries(rows.map((row) => [`${row.channel} ${row.status}`, Number(row.count)]));
-    };
-    const expected = { 'sms delivered': unreachable.length + noReceipt.length, 'whatsapp delivered': fine.length };
-    await eventually(
-      async () => JSON.stringify(await outcomes()) === JSON.stringify(expected),
-      'delivered',
-      300_000,
-    ).catch(() => undefined);
-    expect(await outcomes()).toEqual(expected);
-    await waitForCampaign(running, withReceipts.campaignId, 'completed', 60_000);
-    await kill(last);
+    try {
+      const campaigns = [withReceipts.campaignId, withoutReceipts.campaignId];
+      // Every message delivered: the WhatsApp ones by WhatsApp, the others by their SMS.
+      const outcomes = async () => {
+        const rows = await running.app
+          .db('campaign_messages')
+          .whereIn('campaign_id', campaigns)
+          .groupBy('channel', 'status')
+          .select('channel', 'status')
+          .orderBy(['channel', 'status'])
+          .count('* as count');
+        return Object.fromEntries(rows.map((row) => [`${row.channel} ${row.status}`, Number(row.count)]));
+      };
+      const expected = { 'sms delivered': unreachable.length + noReceipt.length, 'whatsapp delivered': fine.length };
+      await eventually(
+        async () => JSON.stringify(await outcomes()) === JSON.stringify(expected),
+        'delivered',
+        300_000,
+      ).catch(() => undefined);
+      expect(await outcomes()).toEqual(expected);
+      await waitForCampaign(running, withReceipts.campaignId, 'completed', 60_000);
+    } finally {
+      await kill(last);
+    }
 
     // Each number against what it should have got; a wrong one is shown with its sandbox rows and its events.
     const got = await receivedPerNumber(running);
