@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApiClient } from '../../src/app/api-clients.ts';
 import {
   draftTemplate,
   duplicateTemplate,
@@ -11,6 +10,7 @@ import {
 import { DomainError } from '../../src/domain/decider.ts';
 import type { TemplateContent } from '../../src/domain/template-content.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
+import { apiToken } from '../support/api-client.ts';
 import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../support/app.ts';
 import { sandboxFaults } from '../whatsapp/support.ts';
 
@@ -143,22 +143,7 @@ describe('template approval through the Content API', () => {
 
 describe('GET /api/v2/account/:accountId/templates', () => {
   async function token(scopes: string[]) {
-    const client = await createApiClient(
-      running.app,
-      { accountId: 'default', name: scopes.join(' '), scopes },
-      context,
-    );
-    await waitForProjection(running.app.db, 'api-clients', client.position!);
-    const response = await fetch(`${running.baseUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-      }),
-    });
-    return ((await json(response)) as { access_token: string }).access_token;
+    return apiToken(running, scopes);
   }
 
   it('answers every template with its status, reason and contentSid; scope templates:read', async () => {

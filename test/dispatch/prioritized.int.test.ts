@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSender, addSkill, setReceivingWindow } from '../../src/app/account-settings.ts';
-import { createApiClient } from '../../src/app/api-clients.ts';
 import { API_SCOPES, WEEKDAYS, type WeeklyWindow } from '../../src/domain/account-settings.ts';
 import { messageIdFor } from '../../src/domain/campaign.ts';
 import * as message from '../../src/domain/message.ts';
-import { waitForProjection } from '../../src/projections/wait.ts';
+import { apiToken } from '../support/api-client.ts';
 import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../support/app.ts';
 import { decidedTemplate, SENDER, sandboxFaults } from '../whatsapp/support.ts';
 import { ALWAYS_OPEN, phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
@@ -93,22 +92,7 @@ beforeAll(async () => {
     samples: { '1': 'Ana' },
   });
   contentSid = drafted.contentSid;
-  const client = await createApiClient(
-    running.app,
-    { accountId: 'default', name: 'crm', scopes: [...API_SCOPES] },
-    SYSTEM,
-  );
-  await waitForProjection(running.app.db, 'api-clients', client.position!);
-  const token = await fetch(`${running.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.clientId,
-      client_secret: client.clientSecret,
-    }),
-  });
-  accessToken = (await json(token)).access_token;
+  accessToken = await apiToken(running, API_SCOPES);
   const handoff = await api('/handoffs', {
     name: 'Order update',
     skill: 'Sales',

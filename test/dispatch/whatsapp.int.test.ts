@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSender, addSkill, setWhatsAppSettings } from '../../src/app/account-settings.ts';
-import { createApiClient } from '../../src/app/api-clients.ts';
 import { draftTemplate, pollTemplateApprovals, submitTemplate } from '../../src/app/templates.ts';
 import { API_SCOPES } from '../../src/domain/account-settings.ts';
 import type { TemplateContent } from '../../src/domain/template-content.ts';
 import { waitForProjection } from '../../src/projections/wait.ts';
+import { apiToken } from '../support/api-client.ts';
 import { eventually, projectionsAtHead, startTestApp, type TestApp } from '../support/app.ts';
 import { decidedTemplate, SENDER, sandboxFaults } from '../whatsapp/support.ts';
 import { phone, readyAccount, SYSTEM, waitForCampaign } from './support.ts';
@@ -57,22 +57,7 @@ beforeAll(async () => {
   await readyAccount(running);
   await addSender(running.app, { accountId: 'default', channel: 'whatsapp', address: SENDER, rate: 0 }, SYSTEM);
   await addSkill(running.app, { accountId: 'default', name: 'Sales' }, SYSTEM);
-  const client = await createApiClient(
-    running.app,
-    { accountId: 'default', name: 'crm', scopes: [...API_SCOPES] },
-    SYSTEM,
-  );
-  await waitForProjection(running.app.db, 'api-clients', client.position!);
-  const token = await fetch(`${running.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.clientId,
-      client_secret: client.clientSecret,
-    }),
-  });
-  accessToken = (await json(token)).access_token;
+  accessToken = await apiToken(running, API_SCOPES);
 });
 afterAll(async () => {
   await running?.close();

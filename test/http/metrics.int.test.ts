@@ -142,7 +142,8 @@ describe('GET /metrics', () => {
       payload: '{}',
       status,
       attempts,
-      next_attempt_at: new Date(),
+      // Not due for an hour: the app's webhook worker leaves them alone until the scrape has read them.
+      next_attempt_at: new Date(now + 3_600_000),
       created_at: new Date(),
     });
     await db('webhook_deliveries').insert([delivery('pending', 0), delivery('pending', 2), delivery('failed', 12)]);

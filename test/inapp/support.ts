@@ -1,9 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { expect } from 'vitest';
-import { createApiClient } from '../../src/app/api-clients.ts';
-import { waitForProjection } from '../../src/projections/wait.ts';
-import { SYSTEM } from '../dispatch/support.ts';
+import { apiToken } from '../support/api-client.ts';
 import type { TestApp } from '../support/app.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk JSON bodies freely.
@@ -11,22 +8,7 @@ export const json = (response: Response): Promise<any> => response.json();
 
 /** An API client of the default account with the given scopes, and its bearer token, through HTTP. */
 export async function apiAs(running: TestApp, scopes: string[]) {
-  const client = await createApiClient(
-    running.app,
-    { accountId: 'default', name: `it ${scopes.join(' ')}`, scopes },
-    SYSTEM,
-  );
-  await waitForProjection(running.app.db, 'api-clients', client.position!, { timeoutMs: 5000 });
-  const response = await fetch(`${running.baseUrl}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.clientId,
-      client_secret: client.clientSecret,
-    }),
-  });
-  expect(response.status).toBe(200);
-  const token = (await json(response)).access_token as string;
+  const token = await apiToken(running, scopes);
   return (path: string, init: RequestInit = {}) =>
     fetch(`${running.baseUrl}/api/v2/account/default${path}`, {
       ...init,

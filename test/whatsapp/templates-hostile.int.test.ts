@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiClient } from '../../src/app/api-clients.ts';
 import { draftTemplate } from '../../src/app/templates.ts';
 import { API_SCOPES } from '../../src/domain/account-settings.ts';
-import { waitForProjection } from '../../src/projections/wait.ts';
 import { readyAccount, SYSTEM } from '../dispatch/support.ts';
+import { apiToken } from '../support/api-client.ts';
 import { committedEvents, projectionsAtHead, startTestApp, TEST_ADMIN, type TestApp } from '../support/app.ts';
 import { WebSession } from '../support/browser-session.ts';
 
@@ -41,22 +40,7 @@ beforeAll(async () => {
   await admin.get('/templates/new');
   draftId = (await draftTemplate(running.app, 'default', { ...content(valid), name: 'to_duplicate' }, SYSTEM))
     .templateId;
-  const client = await createApiClient(
-    running.app,
-    { accountId: 'default', name: 'crm', scopes: [...API_SCOPES] },
-    SYSTEM,
-  );
-  await waitForProjection(running.app.db, 'api-clients', client.position!);
-  const token = await fetch(`${running.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.clientId,
-      client_secret: client.clientSecret,
-    }),
-  });
-  accessToken = ((await token.json()) as { access_token: string }).access_token;
+  accessToken = await apiToken(running, API_SCOPES);
 });
 afterAll(async () => {
   await running?.close();

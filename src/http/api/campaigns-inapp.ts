@@ -1,14 +1,12 @@
 import type { Request, Response } from 'express';
-import type { z } from 'zod';
 import type { AppContext } from '../../app/context.ts';
 import { foldStream } from '../../app/handler.ts';
 import { inAppPartsOf } from '../../app/handoff-inapp.ts';
 import { createInAppCampaign, MISSING_INAPP } from '../../app/inapp-campaigns.ts';
 import * as account from '../../domain/account.ts';
-import { requireSkill, type WeeklyWindow } from '../../domain/account-settings.ts';
-import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
-import { answerCreatedCampaign } from './campaign-answer.ts';
-import type { createCampaignBody } from './campaign-shapes.ts';
+import { requireSkill } from '../../domain/account-settings.ts';
+import type { HandoffConfig } from '../../domain/handoff.ts';
+import { type ApiCampaignInput, answerCreatedCampaign, apiCampaignFields } from './campaign-answer.ts';
 
 /** The handoff's In-App channel when it comes first (a handoff's channels are in priority order). */
 export function inAppChannelOf(config: HandoffConfig | null) {
@@ -35,13 +33,7 @@ export async function createInAppCampaignFromApi(
   app: AppContext,
   req: Request,
   res: Response,
-  input: {
-    body: z.infer<typeof createCampaignBody>;
-    config: HandoffConfig;
-    sendAt?: Date;
-    window?: WeeklyWindow;
-    now: Date;
-  },
+  input: ApiCampaignInput,
 ): Promise<void> {
   const accountId = String(req.params.accountId);
   const { body, config } = input;
@@ -56,21 +48,13 @@ export async function createInAppCampaignFromApi(
   const created = await createInAppCampaign(
     { ...app, personalData: app.channels.personalData },
     {
-      accountId,
-      name: body.campaignName,
+      ...apiCampaignFields(req, input, skill[0]),
       appId: parts.appId,
       text: parts.text,
       title: parts.title,
       imageUrl: parts.imageUrl,
       linkUrl: parts.linkUrl,
       defaults: parts.defaults,
-      skillId: skill[0],
-      lookbackHours: lookbackHours(config),
-      routeAllWithinLookback: config.routeAllWithinLookback,
-      source: 'api',
-      handoffId: body.templateId,
-      consent: body.consent,
-      consentStatement: body.consentStatement,
       recipients: usable.map(({ consumerId, entry }) => ({
         consumerId,
         variables:
@@ -78,11 +62,7 @@ export async function createInAppCampaignFromApi(
             ? (entry.variables as Record<string, unknown>)
             : undefined,
       })),
-      publish: true,
-      sendAt: input.sendAt,
-      window: input.window,
       imageHosts: app.config.INAPP_IMAGE_HOSTS,
-      now: input.now,
     },
     { actor: req.apiClient!.clientId, correlationId: req.requestTraceId },
   );

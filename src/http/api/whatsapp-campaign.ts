@@ -1,21 +1,19 @@
 import type { Request, Response } from 'express';
-import type { z } from 'zod';
 import type { AppContext } from '../../app/context.ts';
 import { foldStream } from '../../app/handler.ts';
 import { whatsappChannelOf } from '../../app/handoff-whatsapp.ts';
 import { readTemplate } from '../../app/templates.ts';
 import { createWhatsAppCampaign, type WhatsAppRecipient } from '../../app/whatsapp-campaigns.ts';
 import * as account from '../../domain/account.ts';
-import type { WeeklyWindow } from '../../domain/account-settings.ts';
 import { type AccountSettings, requireSkill } from '../../domain/account-settings.ts';
 import { DomainError } from '../../domain/decider.ts';
-import { type HandoffConfig, lookbackHours } from '../../domain/handoff.ts';
+import type { HandoffConfig } from '../../domain/handoff.ts';
 import { phoneRegion } from '../../domain/sms.ts';
 import { bodyVariableCount } from '../../domain/template-content.ts';
-import { answerCreatedCampaign } from './campaign-answer.ts';
+import { type ApiCampaignInput, answerCreatedCampaign, apiCampaignFields } from './campaign-answer.ts';
 import {
   consumerOutcomes,
-  type createCampaignBody,
+  consumerWithoutVariables,
   type ParsedConsumer,
   parseConsumer,
   phoneFrom,
@@ -104,13 +102,7 @@ export async function createWhatsAppCampaignFromApi(
   app: AppContext,
   req: Request,
   res: Response,
-  input: {
-    body: z.infer<typeof createCampaignBody>;
-    config: HandoffConfig;
-    sendAt?: Date;
-    window?: WeeklyWindow;
-    now: Date;
-  },
+  input: ApiCampaignInput,
 ): Promise<void> {
   const accountId = String(req.params.accountId);
   const { body, config } = input;
@@ -120,12 +112,7 @@ export async function createWhatsAppCampaignFromApi(
   const { senderId, fallback } = whatsappSendersOf(accountState.settings, config, body.outboundNumber);
   const template = await readTemplate(app, route.whatsapp.templateId ?? '');
   if (template.content && bodyVariableCount(template.content) > 0) {
-    const missing = body.consumers.findIndex(
-      (consumer) =>
-        typeof consumer === 'object' &&
-        consumer !== null &&
-        ((consumer as { variables?: unknown }).variables ?? null) === null,
-    );
+    const missing = consumerWithoutVariables(body.consumers);
     if (missing >= 0) {
       return sendApiError(res, 400, 'FIELDS_MISSING', 'Fields missing in request: variables', {
         field: `consumers.${missing}.variables`,
@@ -137,18 +124,10 @@ export async function createWhatsAppCampaignFromApi(
   const created = await createWhatsAppCampaign(
     { ...app, personalData: app.channels.personalData },
     {
-      accountId,
-      name: body.campaignName,
+      ...apiCampaignFields(req, input, skill[0]),
       templateId: route.whatsapp.templateId ?? '',
       senderId,
       fallback,
-      skillId: skill[0],
-      lookbackHours: lookbackHours(config),
-      routeAllWithinLookback: config.routeAllWithinLookback,
-      source: 'api',
-      handoffId: body.templateId,
-      consent: body.consent,
-      consentStatement: body.consentStatement,
       recipients: usable.map(
         ({ consumer }): WhatsAppRecipient => ({
           phone: consumer.phone,
@@ -157,10 +136,6 @@ export async function createWhatsAppCampaignFromApi(
           buttonVariables: consumer.buttonVariables,
         }),
       ),
-      publish: true,
-      sendAt: input.sendAt,
-      window: input.window,
-      now: input.now,
     },
     { actor: req.apiClient!.clientId, correlationId: req.requestTraceId },
   );

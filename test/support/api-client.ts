@@ -1,0 +1,28 @@
+import { expect } from 'vitest';
+import { createApiClient } from '../../src/app/api-clients.ts';
+import { waitForProjection } from '../../src/projections/wait.ts';
+import type { TestApp } from './app.ts';
+
+/**
+ * A bearer token for a new API client of the default account with these scopes, as an integrator gets one: the
+ * client is created (and awaited in its read model), then `POST /oauth/token` with client_credentials.
+ */
+export async function apiToken(running: TestApp, scopes: readonly string[]): Promise<string> {
+  const client = await createApiClient(
+    running.app,
+    { accountId: 'default', name: 'test client', scopes: [...scopes] },
+    { actor: 'system:test' },
+  );
+  await waitForProjection(running.app.db, 'api-clients', client.position!, { timeoutMs: 5000 });
+  const response = await fetch(`${running.baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+    }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
