@@ -25,6 +25,7 @@ import retention from './20261201_0050_retention.ts';
 import consentStatements from './20261201_0051_consent_statements.ts';
 import dailyStatsChannels from './20261208_0060_daily_stats_channels.ts';
 import messageOutcomeChannels from './20261208_0061_message_outcome_channels.ts';
+import completionDone from './20261209_0062_completion_done.ts';
 import type { Migration } from './migration.ts';
 
 /** In order. A new migration is a new file, added at the end. */
@@ -56,4 +57,5 @@ export const migrations: Migration[] = [
   consentStatements,
   dailyStatsChannels,
   messageOutcomeChannels,
+  completionDone,
 ];

@@ -110,8 +110,9 @@ export function campaignCanceller(deps: { store: EventStore }): Projection {
 }
 
 /**
- * Completes a campaign once every message reached a terminal state. Its own tables count the terminal messages
- * per campaign, written in the runner's transaction, so each counts once.
+ * Completes a campaign once every message reached a terminal state. Its own tables keep the terminal messages
+ * per campaign and their count beside the campaign's total, written in the runner's transaction, so each counts
+ * once and a batch adds only what it finished.
  */
 export function campaignCompletion(deps: { store: EventStore; db: Db; log: Logger }): Projection {
   return {
@@ -119,7 +120,8 @@ export function campaignCompletion(deps: { store: EventStore; db: Db; log: Logge
     tables: ['completion_campaigns', 'completion_messages'],
     handles: ['CampaignStarted', 'MessageSkipped', 'MessageSent', 'MessageSendFailed', 'MessageFellBack'],
     async project(events, { trx, table }) {
-      const touched = new Map<string, RecordedEvent>();
+      const touched = new Map<string, { cause: RecordedEvent; done: number }>();
+      const key = (row: { account_id: string; campaign_id: string }) => `${row.account_id}\u0000${row.campaign_id}`;
       const terminal: { account_id: string; campaign_id: string; message_id: string }[] = [];
       for (const event of events) {
         const data = event.data as {
@@ -129,39 +131,42 @@ export function campaignCompletion(deps: { store: EventStore; db: Db; log: Logge
           retryable?: boolean;
           recipientCount?: number;
         };
+        const ids = { account_id: data.accountId, campaign_id: data.campaignId };
+        const entry = touched.get(key(ids)) ?? { cause: event, done: 0 };
+        entry.cause = event;
+        touched.set(key(ids), entry);
         if (event.type === 'CampaignStarted') {
           await trx(table('completion_campaigns'))
-            .insert({ account_id: data.accountId, campaign_id: data.campaignId, total: data.recipientCount })
+            .insert({ ...ids, total: data.recipientCount })
             .onConflict(['account_id', 'campaign_id'])
             .ignore();
         } else if (event.type === 'MessageFellBack') {
           // WhatsApp's outcome was not the last: the message is not done until its SMS is.
-          const at = terminal.findIndex((entry) => entry.message_id === data.messageId);
+          const at = terminal.findIndex((one) => one.message_id === data.messageId);
           if (at >= 0) terminal.splice(at, 1);
-          await trx(table('completion_messages'))
-            .where({ account_id: data.accountId, campaign_id: data.campaignId, message_id: data.messageId! })
+          const removed = await trx(table('completion_messages'))
+            .where({ ...ids, message_id: data.messageId! })
             .delete();
+          entry.done -= removed;
         } else if (event.type !== 'MessageSendFailed' || !data.retryable) {
-          terminal.push({ account_id: data.accountId, campaign_id: data.campaignId, message_id: data.messageId! });
+          terminal.push({ ...ids, message_id: data.messageId! });
         }
-        touched.set(`${data.accountId}\u0000${data.campaignId}`, event);
       }
       for (let start = 0; start < terminal.length; start += 1000) {
-        await trx(table('completion_messages'))
+        const inserted: { account_id: string; campaign_id: string }[] = await trx(table('completion_messages'))
           .insert(terminal.slice(start, start + 1000))
           .onConflict()
-          .ignore();
+          .ignore()
+          .returning(['account_id', 'campaign_id']);
+        for (const row of inserted) touched.get(key(row))!.done += 1;
       }
-      for (const cause of touched.values()) {
+      for (const { cause, done } of touched.values()) {
         const { accountId, campaignId } = cause.data as { accountId: string; campaignId: string };
-        const row = await trx(table('completion_campaigns'))
+        const [row] = await trx(table('completion_campaigns'))
           .where({ account_id: accountId, campaign_id: campaignId })
-          .first();
-        if (!row || row.completed) continue;
-        const counted = await trx(table('completion_messages'))
-          .where({ account_id: accountId, campaign_id: campaignId })
-          .count('* as count');
-        if (Number(counted[0]?.count ?? 0) < row.total) continue;
+          .increment('done', done)
+          .returning(['total', 'done', 'completed']);
+        if (!row || row.completed || row.done < row.total) continue;
         try {
           await handleCommand(
             deps.store,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { sandboxPage } from '../channels/sandbox/page.ts';
 import { TwilioSandbox } from '../channels/sandbox/rest.ts';
-import { sandboxCredentials } from '../channels/sandbox/store.ts';
+import { keptSandboxCredentials } from '../channels/sandbox/store.ts';
 import type { Config } from '../config.ts';
 import { ROLE_LABELS } from '../domain/account.ts';
 import type { Db } from '../infra/db.ts';
@@ -31,11 +31,10 @@ export async function serveSandbox(deps: {
   port: number;
   host?: string;
 }): Promise<StandaloneSandbox> {
-  const credentials = () =>
-    sandboxCredentials(deps.db, {
-      accountSid: deps.config.TWILIO_SANDBOX_ACCOUNT_SID,
-      authToken: deps.config.TWILIO_SANDBOX_AUTH_TOKEN,
-    });
+  const credentials = keptSandboxCredentials(deps.db, {
+    accountSid: deps.config.TWILIO_SANDBOX_ACCOUNT_SID,
+    authToken: deps.config.TWILIO_SANDBOX_AUTH_TOKEN,
+  });
   const sandbox = new TwilioSandbox({
     db: deps.db,
     log: deps.log,

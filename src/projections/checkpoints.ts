@@ -29,6 +29,46 @@ export async function advanceCheckpoint(db: Db, name: string, position: GlobalPo
 }
 
 /**
+ * `advanceCheckpoint` for many projections in one statement (the shared feed's idle members after each batch),
+ * answering the names now at or past `position`. A row another transaction holds (a replay swap, another runner applying that
+ * projection) is skipped, not waited for: one held row must not stall the rest, and the skipped projection simply
+ * tries again with the next batch. Rows must exist (`ensureCheckpoints`).
+ */
+export async function advanceCheckpoints(
+  db: Db,
+  names: readonly string[],
+  position: GlobalPosition,
+): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const commit = position.commit.toString();
+  const prepare = position.prepare.toString();
+  const result = await db.raw<{ rows: { name: string }[] }>(
+    `with free as (
+       select name, commit_position, prepare_position from ${CHECKPOINTS}
+        where name = any(?::text[])
+        for update skip locked
+     ), moved as (
+       update ${CHECKPOINTS} c set commit_position = ?::numeric, prepare_position = ?::numeric, updated_at = now()
+         from free
+        where c.name = free.name
+          and (free.commit_position is null or (free.commit_position, free.prepare_position) < (?::numeric, ?::numeric))
+     )
+     select name from free`,
+    [[...names], commit, prepare, commit, prepare],
+  );
+  return new Set(result.rows.map((row) => row.name));
+}
+
+/** Creates the missing checkpoint rows (at the start) of the named projections, in one statement. */
+export async function ensureCheckpoints(db: Db, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  await db(CHECKPOINTS)
+    .insert(names.map((name) => ({ name })))
+    .onConflict('name')
+    .ignore();
+}
+
+/**
  * Locks the projection's checkpoint row for the rest of the transaction (creating it at the start when missing)
  * and returns the stored position. Every writer of a projection's tables goes through this lock first.
  */

@@ -7,7 +7,7 @@ import {
 } from '../eventstore/port.ts';
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
-import { advanceCheckpoint } from './checkpoints.ts';
+import { advanceCheckpoints, ensureCheckpoints } from './checkpoints.ts';
 import { RetryPause } from './retry.ts';
 import { readCheckpoints } from './wait.ts';
 
@@ -77,10 +77,9 @@ export class SharedFeed {
       try {
         // From the stored checkpoints, never from memory: after an error, or when another runner or a replay
         // moved one meanwhile, the database knows best.
-        const positions = await readCheckpoints(
-          db,
-          [...this.members].map((member) => member.name),
-        );
+        const names = [...this.members].map((member) => member.name);
+        await ensureCheckpoints(db, names);
+        const positions = await readCheckpoints(db, names);
         let from: GlobalPosition | null | undefined;
         for (const member of this.members) {
           member.position = positions.get(member.name) ?? null;
@@ -129,11 +128,16 @@ export class SharedFeed {
     );
     if (outage) throw outage;
     const last = events[events.length - 1]!.position;
-    // One statement per idle member, each touching its own row only: a statement moving several rows could hold
-    // one while it waits for another that a replay swap holds. A failure here ends the subscription: the feed
-    // starts again from the stored checkpoints.
-    await Promise.all(idle.map((member) => advanceCheckpoint(this.options.db, member.name, last)));
-    for (const member of idle) member.advanced(events.length, last);
+    // One statement for every idle member (one each cost a round trip per projection per batch). A row another
+    // transaction holds (another runner applying that projection) is skipped rather than waited for with the
+    // others' rows held: its holder moves it, and this member tries again with the next batch. A failure here
+    // ends the subscription: the feed starts again from the stored checkpoints.
+    const moved = await advanceCheckpoints(
+      this.options.db,
+      idle.map((member) => member.name),
+      last,
+    );
+    for (const member of idle) if (moved.has(member.name)) member.advanced(events.length, last);
     this.pause.succeeded();
   }
 }

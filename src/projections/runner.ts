@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { validateEventData } from '../domain/events.ts';
 import {
   comparePositions,
@@ -67,7 +68,7 @@ export class UnprojectableEventError extends Error {
  * Runs the projections as background subscriptions on the event store.
  *
  * One shared feed (src/projections/feed.ts) reads the store once per batch for all of them, where a subscription
- * per projection read every event once per projection. What separate subscriptions gave is kept: each projection
+ * per projection read every event once per projection (a second feed carries the reactors that own no tables). What separate subscriptions gave is kept: each projection
  * has its own checkpoint (the feed starts at the oldest and each skips what it has), a projection that fails (a
  * bug, a bad migration) leaves the feed and is retried alone on its own subscription instead of stalling the
  * others, and a replay swap moves one checkpoint without touching the rest.
@@ -78,7 +79,7 @@ export class UnprojectableEventError extends Error {
  */
 export class ProjectionRunner {
   private readonly workers: ProjectionWorker[];
-  private feed: SharedFeed | null = null;
+  private feeds: SharedFeed[] = [];
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     const names = new Set<string>();
@@ -95,17 +96,25 @@ export class ProjectionRunner {
    * a halted projection tries again the event it stopped at.
    */
   async start(): Promise<void> {
-    if (this.feed) return;
+    if (this.feeds.length > 0) return;
     const { store, db, log, batchSize = 500, backoff } = this.options;
-    this.feed = new SharedFeed({ store, db, log, batchSize, backoff }, this.workers);
-    const feed = this.feed;
-    void Promise.all(this.workers.map((worker) => worker.starting())).then(() => feed.start());
+    // Reactors that own no tables (the campaign expander, whose one event can mean 10,000 appends) read on a
+    // feed of their own: the read models' feed goes on meanwhile, and takes in what they append as it lands.
+    const groups = [
+      this.workers.filter((worker) => worker.projection.tables.length > 0),
+      this.workers.filter((worker) => worker.projection.tables.length === 0),
+    ].filter((group) => group.length > 0);
+    this.feeds = groups.map((group) => new SharedFeed({ store, db, log, batchSize, backoff }, group));
+    const feeds = this.feeds;
+    void Promise.all(this.workers.map((worker) => worker.starting())).then(() => {
+      for (const feed of feeds) feed.start();
+    });
   }
 
   /** Graceful: each in-flight batch finishes (and commits) before this resolves. */
   async stop(): Promise<void> {
-    await this.feed?.stop();
-    this.feed = null;
+    await Promise.all(this.feeds.map((feed) => feed.stop()));
+    this.feeds = [];
     await Promise.all(this.workers.map((worker) => worker.stop()));
   }
 
@@ -281,7 +290,16 @@ class ProjectionWorker implements FeedMember {
   private async apply(events: readonly RecordedEvent[], handled: RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1]!.position;
     let applied: { count: number; position: GlobalPosition } | null;
-    if (handled.length === 0) {
+    if (this.projection.tables.length === 0 && handled.length > 0) {
+      // A reactor that owns no tables (the campaign expander appending 10,000 messages): outside a transaction,
+      // then its checkpoint. It is idempotent, so another runner doing the same batch meanwhile is harmless.
+      const stored = (await readCheckpoints(this.options.db, [this.projection.name])).get(this.projection.name) ?? null;
+      const mine = handled.filter((event) => comparePositions(event.position, stored) > 0);
+      if (mine.length > 0)
+        await this.projection.project(mine, { trx: noTransaction(this.projection), table: this.table });
+      await advanceCheckpoint(this.options.db, this.projection.name, last);
+      applied = { count: events.length, position: last };
+    } else if (handled.length === 0) {
       // Nothing to write: the checkpoint only moves forward, in one statement, without the row lock that guards
       // read-model writes (most batches of most projections are other projections' events).
       await advanceCheckpoint(this.options.db, this.projection.name, last);
@@ -305,6 +323,17 @@ class ProjectionWorker implements FeedMember {
   }
 }
 
+/** The `trx` of a projection that owns no tables: there is none, and using it is a bug that fails at once. */
+function noTransaction(projection: Projection): Knex.Transaction {
+  const refuse = () => {
+    throw new Error(`Projection ${projection.name} owns no tables and runs outside a transaction`);
+  };
+  return new Proxy(refuse as unknown as Knex.Transaction, {
+    get: refuse,
+    apply: refuse,
+  });
+}
+
 const handledTypes = new WeakMap<Projection, ReadonlySet<string>>();
 
 /**
@@ -324,16 +353,32 @@ export function projectable(
   const handled: RecordedEvent[] = [];
   for (const [index, event] of events.entries()) {
     if (!handles.has(event.type)) continue;
-    let data: Record<string, unknown>;
-    try {
-      data = validateEventData(event.type, event.data);
-    } catch (error) {
-      const failure = new UnprojectableEventError(event, error instanceof Error ? error.message : String(error));
-      return { consumed: events.slice(0, index), handled, failure };
+    const parsed = parsedData(event);
+    if (typeof parsed === 'string') {
+      return { consumed: events.slice(0, index), handled, failure: new UnprojectableEventError(event, parsed) };
     }
-    handled.push({ ...event, data });
+    handled.push({ ...event, data: parsed });
   }
   return { consumed: events, handled, failure: null };
+}
+
+const parsedEvents = new WeakMap<RecordedEvent, Record<string, unknown> | string>();
+
+/**
+ * An event's data parsed by its schema, or why it cannot be: once per event, however many projections of the
+ * shared feed handle it (the feed hands each the same event objects).
+ */
+function parsedData(event: RecordedEvent): Record<string, unknown> | string {
+  let parsed = parsedEvents.get(event);
+  if (parsed === undefined) {
+    try {
+      parsed = validateEventData(event.type, event.data);
+    } catch (error) {
+      parsed = error instanceof Error ? error.message : String(error);
+    }
+    parsedEvents.set(event, parsed);
+  }
+  return parsed;
 }
 
 /** `projectable` for a whole batch that must apply in full (a replay): an unprojectable event throws. */

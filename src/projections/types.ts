@@ -2,7 +2,12 @@ import type { Knex } from 'knex';
 import type { GlobalPosition, RecordedEvent } from '../eventstore/port.ts';
 
 export interface ProjectionContext {
-  /** The transaction that also advances the projection's checkpoint: write nothing outside it. */
+  /**
+   * The transaction that also advances the projection's checkpoint: write nothing outside it. A projection that
+   * owns no tables (a reactor that only appends to the event store, idempotently) runs outside any transaction
+   * and has none: a transaction held open while it appends would hide every event appended after it from every
+   * reader until it ended (the store shows readers the rows below the oldest running transaction).
+   */
   trx: Knex.Transaction;
   /**
    * The physical name of one of the projection's own tables: the live table, or its rebuild shadow during a

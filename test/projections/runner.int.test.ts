@@ -128,7 +128,7 @@ async function reset(): Promise<void> {
   const head = await store.headPosition();
   if (!head) return;
   await db('projection_checkpoints').insert(
-    [eventLog.name, witness.name, 'test-curious', 'test-bystander'].map((name) => ({
+    [eventLog.name, witness.name, 'test-curious', 'test-bystander', 'test-expanding'].map((name) => ({
       name,
       commit_position: head.commit.toString(),
       prepare_position: head.prepare.toString(),
@@ -361,6 +361,39 @@ describe('ProjectionRunner', () => {
       await runner.stop();
     }
     expect(await applications()).toEqual({ total: 45, distinct: 45 });
+  });
+
+  it('a reactor that owns no tables appends outside a transaction, on its own feed: the read models take in what it appends while it still runs', async () => {
+    await reset();
+    let seenWhileRunning: boolean | null = null;
+    const expanding: Projection = {
+      name: 'test-expanding',
+      tables: [],
+      handles: ['ProactiveActivated'],
+      async project() {
+        // Like the campaign expander: one event, many appends. Each must reach the read models before it ends,
+        // which neither a transaction held open (its appends hidden behind it) nor a shared feed waiting for
+        // it would allow.
+        const appended = await appendMany(store, 'expanded', 20, 5);
+        seenWhileRunning = await waitForProjection(db, eventLog.name, appended, { timeoutMs: 10_000 });
+      },
+    };
+    const runner = new ProjectionRunner({ store, db, projections: [eventLog, expanding], log: silentLogger });
+    await runner.start();
+    try {
+      const trigger = await store.append(
+        'account-expanding',
+        [{ type: 'ProactiveActivated', data: { accountId: 'x' }, metadata }],
+        'any',
+      );
+      expect(await waitForProjection(db, expanding.name, trigger.position, { timeoutMs: 20_000 })).toBe(true);
+    } finally {
+      await runner.stop();
+    }
+    expect(seenWhileRunning).toBe(true);
+    expect(await db('test_events').where('account_id', 'like', 'expanded-%').count({ n: '*' }).first()).toEqual({
+      n: '20',
+    });
   });
 
   it('stops gracefully: the batch in flight commits before stop() resolves', async () => {
