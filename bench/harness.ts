@@ -99,7 +99,7 @@ export interface BenchApp {
 export async function openBenchApp(
   databaseUrl: string,
   sandbox: SandboxProcess,
-  options: { worker?: boolean; env?: Record<string, string>; lagMs?: number[] } = {},
+  options: { worker?: boolean; env?: Record<string, string>; lagMs?: LagSample[] } = {},
 ): Promise<BenchApp> {
   let port = 0;
   const config = loadConfig({
@@ -133,12 +133,33 @@ export async function openBenchApp(
   };
 }
 
+/** One event's lag on the campaign page: its type and the milliseconds from its row written to the read model's. */
+export interface LagSample {
+  type: string;
+  ms: number;
+}
+
+/**
+ * The lag percentiles of all events, and apart: the campaign's start (its MessageQueued, all written within a
+ * second or two by the expander) and the sending that follows (every other event), whose lag is the one of a
+ * dispatch in progress.
+ */
+export function lagFigures(sample: LagSample[]) {
+  const of = (keep: (one: LagSample) => boolean) => percentiles(sample.filter(keep).map((one) => one.ms));
+  return {
+    all: of(() => true),
+    campaignStart: of((one) => one.type === 'MessageQueued'),
+    sending: of((one) => one.type !== 'MessageQueued'),
+    targetP99: 250,
+  };
+}
+
 /**
  * The product's projections, campaign-messages timed: for each event it applies, the time from the event's
  * row being written (created_at, a little before its commit) to the read model written, just before the
  * runner's commit. That is the lag a person sees on the campaign page.
  */
-function withLag(lagMs: number[]): Projection[] {
+function withLag(lagMs: LagSample[]): Projection[] {
   return projections.map((projection) =>
     projection.name !== 'campaign-messages'
       ? projection
@@ -147,7 +168,7 @@ function withLag(lagMs: number[]): Projection[] {
           async project(events, ctx) {
             await projection.project(events, ctx);
             const now = Date.now();
-            for (const event of events) lagMs.push(now - event.createdAt.getTime());
+            for (const event of events) lagMs.push({ type: event.type, ms: now - event.createdAt.getTime() });
           },
         },
   );
@@ -208,7 +229,8 @@ export async function waitCompleted(
     }
     if (performance.now() - started > (options.timeoutMs ?? 600_000))
       throw new Error(`campaigns did not complete within ${options.timeoutMs ?? 600_000} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Every 100 ms: this process is the app too, and its polling counts in the app's CPU per message.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

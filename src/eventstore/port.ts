@@ -67,6 +67,11 @@ export interface SubscribeOptions {
   onError?: (error: unknown) => void;
   /** Upper bound on a batch's size. */
   batchSize?: number;
+  /**
+   * The least time between two reads of the store while they find less than a full batch (the Postgres adapter
+   * reads on every append it hears of, else): fewer, larger batches for a little lag. Default 10 ms.
+   */
+  minIntervalMs?: number;
 }
 
 /** One stream's part of a multi-stream append. */

@@ -2,6 +2,7 @@ import type { Logger } from '../infra/logger.ts';
 import type { EventStore, GlobalPosition, SubscribeOptions } from './port.ts';
 
 const IDLE_POLL_MS = 500;
+const MIN_INTERVAL_MS = 10;
 // After a wake-up that found nothing new, the rows are usually held back by an older transaction still
 // running; look again soon rather than waiting for the next notification, which may never come.
 const RETRY_AFTER_WAKE_MS = [2, 5, 10, 25, 50, 100];
@@ -14,6 +15,7 @@ export class PostgresSubscription {
   private position: GlobalPosition | null;
   private stopped = false;
   private sleeping: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  private pacing: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
   private resolveDone!: () => void;
@@ -47,7 +49,23 @@ export class PostgresSubscription {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake();
+    if (this.pacing) {
+      clearTimeout(this.pacing.timer);
+      this.pacing.resolve();
+      this.pacing = null;
+    }
     await this.loop;
+  }
+
+  /** Waits `ms` whatever wakes arrive meanwhile (they are remembered in `woken`); only stop() cuts it short. */
+  private pace(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pacing = null;
+        resolve();
+      }, ms);
+      this.pacing = { timer, resolve };
+    });
   }
 
   private wake(): void {
@@ -71,10 +89,20 @@ export class PostgresSubscription {
 
   private async run(): Promise<void> {
     const batchSize = this.options.batchSize ?? 1000;
+    const minInterval = this.options.minIntervalMs ?? MIN_INTERVAL_MS;
     let emptyAfterWake = 0;
+    let lastRead = 0;
+    let full = false;
     while (!this.stopped) {
+      // Appends arrive hundreds a second under load, each a wake-up: reading on each would mean as many reads
+      // of a few events. Behind by a full batch, read on at once.
+      const gap = full ? 0 : lastRead + minInterval - Date.now();
+      if (gap > 0) await this.pace(gap);
+      if (this.stopped) return;
       this.woken = false;
+      lastRead = Date.now();
       const events = await this.store.readAll(this.position, batchSize);
+      full = events.length >= batchSize;
       if (this.stopped) return;
       if (events.length > 0) {
         emptyAfterWake = 0;

@@ -88,6 +88,44 @@ export async function lockCheckpoint(trx: Knex.Transaction, name: string): Promi
   return checkpointPosition(row);
 }
 
+/**
+ * `lockCheckpoint` for many projections at once (the shared feed's one transaction per batch): their rows locked
+ * in name order, so that two runners locking overlapping sets never wait for each other in a circle. Rows must
+ * exist (`ensureCheckpoints`).
+ */
+export async function lockCheckpoints(
+  trx: Knex.Transaction,
+  names: readonly string[],
+): Promise<Map<string, GlobalPosition | null>> {
+  const rows: CheckpointRow[] = await trx(CHECKPOINTS)
+    .select('name', 'commit_position', 'prepare_position')
+    .whereIn('name', [...names])
+    .orderBy('name')
+    .forUpdate();
+  const positions = new Map<string, GlobalPosition | null>(names.map((name) => [name, null]));
+  for (const row of rows) positions.set(row.name, checkpointPosition(row));
+  return positions;
+}
+
+/** `saveCheckpoint` for many projections in one statement, each to its own position. */
+export async function saveCheckpoints(
+  trx: Knex.Transaction,
+  positions: readonly { name: string; position: GlobalPosition }[],
+): Promise<void> {
+  if (positions.length === 0) return;
+  await trx.raw(
+    `update ${CHECKPOINTS} c
+        set commit_position = v.commit_position, prepare_position = v.prepare_position, updated_at = now()
+       from unnest(?::text[], ?::numeric[], ?::numeric[]) as v(name, commit_position, prepare_position)
+      where c.name = v.name`,
+    [
+      positions.map((one) => one.name),
+      positions.map((one) => one.position.commit.toString()),
+      positions.map((one) => one.position.prepare.toString()),
+    ],
+  );
+}
+
 export async function saveCheckpoint(trx: Knex.Transaction, name: string, position: GlobalPosition): Promise<void> {
   await trx(CHECKPOINTS).where({ name }).update({
     commit_position: position.commit.toString(),

@@ -11,7 +11,7 @@ import {
 import type { Db } from '../infra/db.ts';
 import type { Logger } from '../infra/logger.ts';
 import { advanceCheckpoint, lockCheckpoint, readHalts, recordHalt, saveCheckpoint } from './checkpoints.ts';
-import { type FeedMember, SharedFeed } from './feed.ts';
+import { type FeedMember, type FeedShare, SharedFeed } from './feed.ts';
 import { RetryPause } from './retry.ts';
 import { type Projection, tableMapper } from './types.ts';
 import { announceCheckpoint, readCheckpoints } from './wait.ts';
@@ -73,8 +73,8 @@ export class UnprojectableEventError extends Error {
  * bug, a bad migration) leaves the feed and is retried alone on its own subscription instead of stalling the
  * others, and a replay swap moves one checkpoint without touching the rest.
  *
- * Exactly once: every batch is applied in one transaction that first locks the checkpoint row, drops the events
- * at or before it, then writes the read model and the new checkpoint. A second runner (another process) or a
+ * Exactly once: a batch is applied in one transaction (one for all the read models of the feed) that first locks
+ * the checkpoint rows, drops the events at or before each, then writes the read models and the new checkpoints. A second runner (another process) or a
  * replay swap holding the same row lock is therefore waited for, and whatever it applied is skipped.
  */
 export class ProjectionRunner {
@@ -104,7 +104,16 @@ export class ProjectionRunner {
       this.workers.filter((worker) => worker.projection.tables.length > 0),
       this.workers.filter((worker) => worker.projection.tables.length === 0),
     ].filter((group) => group.length > 0);
-    this.feeds = groups.map((group) => new SharedFeed({ store, db, log, batchSize, backoff }, group));
+    this.feeds = groups.map(
+      (group) =>
+        new SharedFeed(
+          group[0]!.projection.tables.length > 0
+            ? { store, db, log, batchSize, backoff, together: true }
+            : // Its events are rare (a campaign started or cancelled), and a tenth of a second is nothing to them.
+              { store, db, log, batchSize, backoff, together: false, minIntervalMs: 100 },
+          group,
+        ),
+    );
     const feeds = this.feeds;
     void Promise.all(this.workers.map((worker) => worker.starting())).then(() => {
       for (const feed of feeds) feed.start();
@@ -185,6 +194,31 @@ class ProjectionWorker implements FeedMember {
     if (consumed.length > 0) await this.apply(consumed, handled);
     if (failure) throw failure;
     return false;
+  }
+
+  share(batch: RecordedEvent[]): FeedShare {
+    const position = this.position;
+    const fresh = position === null ? batch : batch.filter((event) => comparePositions(event.position, position) > 0);
+    if (fresh.length === 0) return null;
+    const { consumed, handled, failure } = projectable(this.projection, fresh);
+    if (!failure && handled.length === 0) return { idle: true };
+    return {
+      idle: false,
+      failure,
+      write: async (trx, stored) => {
+        // What comes before an unprojectable event is applied; the failure stops this projection after the commit.
+        const mine = consumed.filter((event) => comparePositions(event.position, stored) > 0);
+        if (mine.length === 0) return null;
+        const writes = handled.filter((event) => comparePositions(event.position, stored) > 0);
+        if (writes.length > 0) await this.projection.project(writes, { trx, table: this.table });
+        return { count: mine.length, position: mine[mine.length - 1]!.position };
+      },
+    };
+  }
+
+  committed(count: number, position: GlobalPosition): void {
+    this.pause.succeeded();
+    this.advanced(count, position);
   }
 
   advanced(count: number, position: GlobalPosition): void {

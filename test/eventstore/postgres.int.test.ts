@@ -223,3 +223,86 @@ describe('postgres adapter: transactions that commit out of order', () => {
     expect(comparePositions(after[1]!.position, fast.position)).toBe(0);
   });
 });
+
+describe('postgres adapter: a subscription under many appends', () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('es_pace');
+    store = new PostgresEventStore({ connectionString: database.url });
+    await store.init();
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  const event = (n: number) => ({
+    type: 'Paced',
+    data: { n },
+    metadata: { correlationId: 'c', causationId: null, actor: 'test' },
+  });
+
+  async function deliveries(options: { minIntervalMs: number; batchSize: number }, appends: number) {
+    const batches: { at: number; count: number }[] = [];
+    let delivered = 0;
+    let allDelivered: () => void = () => {};
+    const done = new Promise<void>((resolve) => (allDelivered = resolve));
+    const subscription = store.subscribe({
+      from: await store.headPosition(),
+      ...options,
+      onEvents: async (events) => {
+        batches.push({ at: performance.now(), count: events.length });
+        delivered += events.length;
+        if (delivered === appends) allDelivered();
+      },
+    });
+    return {
+      batches,
+      done,
+      subscription,
+    };
+  }
+
+  it('reads at most once per minIntervalMs while it finds less than a full batch, not once per append', async () => {
+    const watcher = await deliveries({ minIntervalMs: 300, batchSize: 1000 }, 20);
+    for (let n = 0; n < 20; n++) await store.append(`paced-${n}`, [event(n)], 'any');
+    await watcher.done;
+    await watcher.subscription.stop();
+    expect(watcher.batches.reduce((sum, batch) => sum + batch.count, 0)).toBe(20);
+    for (let i = 1; i < watcher.batches.length; i++) {
+      // Timers may fire a millisecond early by the clock here.
+      expect(watcher.batches[i]!.at - watcher.batches[i - 1]!.at).toBeGreaterThanOrEqual(298);
+    }
+  });
+
+  it('reads on at once while it is a full batch behind', async () => {
+    const position = await store.headPosition();
+    await store.append(
+      'backlog',
+      Array.from({ length: 30 }, (_, n) => event(n)),
+      'any',
+    );
+    const batches: number[] = [];
+    const started = performance.now();
+    let finished = 0;
+    await new Promise<void>((resolve) => {
+      const subscription = store.subscribe({
+        from: position,
+        minIntervalMs: 60_000,
+        batchSize: 10,
+        onEvents: async (events) => {
+          batches.push(events.length);
+          if (batches.reduce((sum, count) => sum + count, 0) === 30) {
+            finished = performance.now();
+            void subscription.stop().then(resolve);
+          }
+        },
+      });
+    });
+    expect(batches).toEqual([10, 10, 10]);
+    // Three reads, none of them waiting out the minute.
+    expect(finished - started).toBeLessThan(60_000);
+  });
+});

@@ -396,6 +396,27 @@ describe('ProjectionRunner', () => {
     });
   });
 
+  it('writes a batch for every read model of the feed in one transaction, with their checkpoints', async () => {
+    await reset();
+    const head = await appendMany(store, 'together', 10, 10);
+    const runner = new ProjectionRunner({ store, db, projections: [eventLog, witness], log: silentLogger });
+    await runner.start();
+    try {
+      expect(await waitForProjection(db, [eventLog.name, witness.name], head, { timeoutMs: 20_000 })).toBe(true);
+    } finally {
+      await runner.stop();
+    }
+    // The transaction that wrote a row is its xmin: one for both projections' rows and both checkpoints.
+    const writers = await db.raw<{ rows: { xid: string }[] }>(
+      `select distinct xmin::text as xid from test_events where account_id like 'together-%'
+       union select distinct a.xmin::text from test_applications a join test_events e using (event_id)
+        where e.account_id like 'together-%'
+       union select xmin::text from projection_checkpoints where name in (?, ?)`,
+      [eventLog.name, witness.name],
+    );
+    expect(writers.rows).toHaveLength(1);
+  });
+
   it('stops gracefully: the batch in flight commits before stop() resolves', async () => {
     await reset();
     let entered: () => void = () => {};
