@@ -1,11 +1,12 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../infra/db.ts';
+import { kept } from '../infra/kept.ts';
 import type { Logger } from '../infra/logger.ts';
 import { PersonalData } from '../infra/personal-data.ts';
 import { inAppChannel } from './inapp.ts';
 import type { ChannelProviders, WhatsAppTemplates } from './port.ts';
 import { TwilioSandbox } from './sandbox/rest.ts';
-import { keptSandboxCredentials, type SandboxCredentials } from './sandbox/store.ts';
+import { type SandboxCredentials, sandboxCredentials } from './sandbox/store.ts';
 import { createTwilioClient, type RequestObserver, twilioLineTypes, twilioSmsChannel } from './twilio.ts';
 import { twilioWhatsAppChannel, twilioWhatsAppTemplates } from './twilio-whatsapp.ts';
 
@@ -73,10 +74,12 @@ export function createChannels(deps: {
     const client = createTwilioClient({ ...credentials, timeoutMs });
     return { sandbox: null, twilioCredentials: async () => credentials, ...channels(async () => client) };
   }
-  const twilioCredentials = keptSandboxCredentials(deps.db, {
-    accountSid: config.TWILIO_SANDBOX_ACCOUNT_SID,
-    authToken: config.TWILIO_SANDBOX_AUTH_TOKEN,
-  });
+  const twilioCredentials = kept(() =>
+    sandboxCredentials(deps.db, {
+      accountSid: config.TWILIO_SANDBOX_ACCOUNT_SID,
+      authToken: config.TWILIO_SANDBOX_AUTH_TOKEN,
+    }),
+  );
   const sandboxUrl = () => (config.TWILIO_SANDBOX_URL ?? `${deps.ownBaseUrl()}/sandbox/twilio`).replace(/\/$/, '');
   // The sandbox's credentials live in the database, so its client is made on first use.
   let client: Promise<ReturnType<typeof createTwilioClient>> | null = null;

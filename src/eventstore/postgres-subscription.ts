@@ -7,6 +7,24 @@ const MIN_INTERVAL_MS = 10;
 // running; look again soon rather than waiting for the next notification, which may never come.
 const RETRY_AFTER_WAKE_MS = [2, 5, 10, 25, 50, 100];
 
+/** A wait that can be ended early. */
+interface Delay {
+  done: Promise<void>;
+  end(): void;
+}
+
+function delay(ms: number): Delay {
+  let end: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    end = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  return { done, end };
+}
+
 /**
  * Catch-up then live, for the Postgres adapter: read batches after the position until the reader is at the head,
  * then sleep until a NOTIFY or the idle poll, and read again. Batches are handed over one at a time.
@@ -14,8 +32,10 @@ const RETRY_AFTER_WAKE_MS = [2, 5, 10, 25, 50, 100];
 export class PostgresSubscription {
   private position: GlobalPosition | null;
   private stopped = false;
-  private sleeping: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
-  private pacing: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  /** The idle wait, which a wake-up ends. */
+  private sleeping: Delay | null = null;
+  /** The wait between two reads, which only stop() ends. */
+  private pacing: Delay | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
   private resolveDone!: () => void;
@@ -49,42 +69,26 @@ export class PostgresSubscription {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake();
-    if (this.pacing) {
-      clearTimeout(this.pacing.timer);
-      this.pacing.resolve();
-      this.pacing = null;
-    }
+    this.pacing?.end();
     await this.loop;
-  }
-
-  /** Waits `ms` whatever wakes arrive meanwhile (they are remembered in `woken`); only stop() cuts it short. */
-  private pace(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pacing = null;
-        resolve();
-      }, ms);
-      this.pacing = { timer, resolve };
-    });
   }
 
   private wake(): void {
     this.woken = true;
-    if (this.sleeping) {
-      clearTimeout(this.sleeping.timer);
-      this.sleeping.resolve();
-      this.sleeping = null;
-    }
+    this.sleeping?.end();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.sleeping = null;
-        resolve();
-      }, ms);
-      this.sleeping = { timer, resolve };
-    });
+  private async sleep(ms: number): Promise<void> {
+    this.sleeping = delay(ms);
+    await this.sleeping.done;
+    this.sleeping = null;
+  }
+
+  /** Waits `ms` whatever wakes arrive meanwhile (they are remembered in `woken`); only stop() cuts it short. */
+  private async pace(ms: number): Promise<void> {
+    this.pacing = delay(ms);
+    await this.pacing.done;
+    this.pacing = null;
   }
 
   private async run(): Promise<void> {

@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { sandboxPage } from '../channels/sandbox/page.ts';
 import { TwilioSandbox } from '../channels/sandbox/rest.ts';
-import { keptSandboxCredentials } from '../channels/sandbox/store.ts';
+import { sandboxCredentials } from '../channels/sandbox/store.ts';
 import type { Config } from '../config.ts';
 import { ROLE_LABELS } from '../domain/account.ts';
 import type { Db } from '../infra/db.ts';
+import { kept } from '../infra/kept.ts';
 import type { Logger } from '../infra/logger.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { useSecurityAndStatic } from './server.ts';
@@ -31,10 +32,13 @@ export async function serveSandbox(deps: {
   port: number;
   host?: string;
 }): Promise<StandaloneSandbox> {
-  const credentials = keptSandboxCredentials(deps.db, {
-    accountSid: deps.config.TWILIO_SANDBOX_ACCOUNT_SID,
-    authToken: deps.config.TWILIO_SANDBOX_AUTH_TOKEN,
-  });
+  // Read once, not twice per request.
+  const credentials = kept(() =>
+    sandboxCredentials(deps.db, {
+      accountSid: deps.config.TWILIO_SANDBOX_ACCOUNT_SID,
+      authToken: deps.config.TWILIO_SANDBOX_AUTH_TOKEN,
+    }),
+  );
   const sandbox = new TwilioSandbox({
     db: deps.db,
     log: deps.log,

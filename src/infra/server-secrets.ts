@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db.ts';
+import { kept } from './kept.ts';
 
 /**
  * A random 32-byte secret of this installation, made on first use and shared by every process (the
@@ -16,12 +17,5 @@ export async function serverSecret(db: Db, name: string): Promise<Buffer> {
 
 /** `serverSecret`, read once per process. */
 export function cachedServerSecret(db: Db, name: string): () => Promise<Buffer> {
-  let secret: Promise<Buffer> | null = null;
-  return () => {
-    secret ??= serverSecret(db, name).catch((error) => {
-      secret = null;
-      throw error;
-    });
-    return secret;
-  };
+  return kept(() => serverSecret(db, name));
 }

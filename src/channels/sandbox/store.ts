@@ -130,24 +130,6 @@ export async function sandboxCredentials(
   return { accountSid: value('account_sid'), authToken: value('auth_token') };
 }
 
-/**
- * `sandboxCredentials` read once and kept (they never change while the process runs), so that a request does not
- * cost two queries; a failed read (the database away) is not kept, and the next call reads again.
- */
-export function keptSandboxCredentials(
-  db: Db,
-  configured: { accountSid?: string; authToken?: string },
-): () => Promise<SandboxCredentials> {
-  let kept: Promise<SandboxCredentials> | null = null;
-  return () => {
-    kept ??= sandboxCredentials(db, configured).catch((error) => {
-      kept = null;
-      throw error;
-    });
-    return kept;
-  };
-}
-
 export function rfc2822(date: Date | null): string | null {
   return date ? date.toUTCString().replace('GMT', '+0000') : null;
 }
