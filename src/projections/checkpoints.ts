@@ -30,9 +30,9 @@ export async function advanceCheckpoint(db: Db, name: string, position: GlobalPo
 
 /**
  * `advanceCheckpoint` for many projections in one statement (the shared feed's idle members after each batch),
- * answering the names now at or past `position`. A row another transaction holds (a replay swap, another runner applying that
- * projection) is skipped, not waited for: one held row must not stall the rest, and the skipped projection simply
- * tries again with the next batch. Rows must exist (`ensureCheckpoints`).
+ * answering the names now at or past `position`. A row another transaction holds (another runner applying that
+ * projection) is skipped, not waited for: one held row must not stall the rest, and the skipped projection tries
+ * again with the next batch. Rows must exist (`ensureCheckpoints`).
  */
 export async function advanceCheckpoints(
   db: Db,

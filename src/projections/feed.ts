@@ -38,7 +38,7 @@ export interface FeedMember {
   running: boolean;
   /** The last event it applied, as far as this process knows; the feed sets it from the stored checkpoint. */
   position: GlobalPosition | null;
-  /** Applies its share of a batch on its own; true when it had nothing to write (the feed then moves its checkpoint). */
+  /** Applies its share of a batch on its own; true when it had nothing to write (the feed moves its checkpoint). */
   offer(events: RecordedEvent[]): Promise<boolean>;
   /** Its share of a batch, for a feed that writes the batch in one transaction. */
   share(events: RecordedEvent[]): FeedShare;

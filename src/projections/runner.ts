@@ -68,14 +68,16 @@ export class UnprojectableEventError extends Error {
  * Runs the projections as background subscriptions on the event store.
  *
  * One shared feed (src/projections/feed.ts) reads the store once per batch for all of them, where a subscription
- * per projection read every event once per projection (a second feed carries the reactors that own no tables). What separate subscriptions gave is kept: each projection
- * has its own checkpoint (the feed starts at the oldest and each skips what it has), a projection that fails (a
- * bug, a bad migration) leaves the feed and is retried alone on its own subscription instead of stalling the
- * others, and a replay swap moves one checkpoint without touching the rest.
+ * per projection read every event once per projection; a second feed carries the reactors that own no tables.
+ * What separate subscriptions gave is kept: each projection has its own checkpoint (the feed starts at the oldest
+ * and each skips what it has), a projection that fails (a bug, a bad migration) leaves the feed and is retried
+ * alone on its own subscription instead of stalling the others, and a replay swap moves one checkpoint without
+ * touching the rest.
  *
  * Exactly once: a batch is applied in one transaction (one for all the read models of the feed) that first locks
- * the checkpoint rows, drops the events at or before each, then writes the read models and the new checkpoints. A second runner (another process) or a
- * replay swap holding the same row lock is therefore waited for, and whatever it applied is skipped.
+ * the checkpoint rows, drops the events at or before each, then writes the read models and the new checkpoints.
+ * A second runner (another process) or a replay swap holding one of those row locks is therefore waited for, and
+ * whatever it applied is skipped. The reactors that own no tables take no lock: what they do is idempotent.
  */
 export class ProjectionRunner {
   private readonly workers: ProjectionWorker[];
