@@ -8,9 +8,17 @@ import type { TestApp } from './app.ts';
  * client is created (and awaited in its read model), then `POST /oauth/token` with client_credentials.
  */
 export async function apiToken(running: TestApp, scopes: readonly string[]): Promise<string> {
+  return (await apiClientToken(running, { accountId: 'default', name: 'test client', scopes })).accessToken;
+}
+
+/** `apiToken` for any account, answering the client's id too. */
+export async function apiClientToken(
+  running: TestApp,
+  options: { accountId: string; name: string; scopes: readonly string[] },
+): Promise<{ accessToken: string; clientId: string }> {
   const client = await createApiClient(
     running.app,
-    { accountId: 'default', name: 'test client', scopes: [...scopes] },
+    { accountId: options.accountId, name: options.name, scopes: [...options.scopes] },
     { actor: 'system:test' },
   );
   await waitForProjection(running.app.db, 'api-clients', client.position!, { timeoutMs: 5000 });
@@ -24,5 +32,6 @@ export async function apiToken(running: TestApp, scopes: readonly string[]): Pro
     }),
   });
   expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
+  const { access_token } = (await response.json()) as { access_token: string };
+  return { accessToken: access_token, clientId: client.clientId };
 }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../../src/app/accounts.ts';
-import { createApiClient } from '../../../src/app/api-clients.ts';
-import { waitForProjection } from '../../../src/projections/wait.ts';
 import { phone, readyAccount, SYSTEM, sendCampaign, waitForCampaign } from '../../dispatch/support.ts';
+import { apiClientToken } from '../../support/api-client.ts';
 import { committedEvents, eventually, startTestApp, type TestApp } from '../../support/app.ts';
 
 /** F14 over the Outbound API (DESIGN §10): scopes, account isolation, shapes, validation, no oracle. */
@@ -13,20 +12,8 @@ let running: TestApp;
 let gdprToken: string;
 const known = phone(9300);
 
-async function token(accountId: string, scopes: string[]): Promise<{ accessToken: string; clientId: string }> {
-  const client = await createApiClient(running.app, { accountId, name: `client ${scopes.join(' ')}`, scopes }, SYSTEM);
-  await waitForProjection(running.app.db, 'api-clients', client.position!, { timeoutMs: 5000 });
-  const response = await fetch(`${running.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.clientId,
-      client_secret: client.clientSecret,
-    }),
-  });
-  expect(response.status).toBe(200);
-  return { accessToken: (await json(response)).access_token, clientId: client.clientId };
+function token(accountId: string, scopes: string[]): Promise<{ accessToken: string; clientId: string }> {
+  return apiClientToken(running, { accountId, name: `client ${scopes.join(' ')}`, scopes });
 }
 
 function api(path: string, accessToken: string, init: RequestInit = {}, accountId = 'default') {
